@@ -1,0 +1,44 @@
+# Two set-up commands: `make run` and `make test`. Everything installs into .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+ARGS ?=
+
+.PHONY: install install-dev run test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP)
+
+install: $(STAMP)  ## install the bot into .venv
+
+install-dev: $(DEV_STAMP)  ## install the bot and the development tools
+
+run: $(STAMP)  ## start the bot on its embedded default (paper trading on synthetic replay data)
+	$(BIN)/trading-bot run $(ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy src
+
+test: lint typecheck  ## lint, type-check and run every test (pytest exit 5, no tests, fails)
+	$(BIN)/python -m pytest -q
+
+bench: $(DEV_STAMP)  ## speed figures beside a peer measured in the same run
+	$(BIN)/python bench/bench_backtest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

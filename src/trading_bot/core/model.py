@@ -17,7 +17,7 @@ def to_decimal(value: float | int | str | Decimal) -> Decimal:
     """Exact decimal of what a float prints as (1.1 -> Decimal('1.1'), not its binary value)."""
     if isinstance(value, Decimal):
         return value
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return Decimal(repr(float(value))) if isinstance(value, float) else Decimal(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +100,13 @@ class Direction(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """A strategy's wish. Prices are analytics floats; the risk manager turns this into orders."""
+    """A strategy's wish. `price` is the close it was made at (the risk manager sizes from it);
+    prices are analytics floats until the risk manager turns the signal into orders."""
 
     symbol: str
     direction: Direction
     time: int
+    price: float
     stop_loss: float | None = None
     take_profit: float | None = None
     reason: str = ""
@@ -162,7 +164,8 @@ class OrderRequest:
 
 @dataclass(slots=True)
 class Order:
-    """An order's life, owned by the execution engine. `client_order_id` is set before sending."""
+    """An order's life, owned by the execution engine. `client_order_id` is set before sending.
+    `price` is the limit price of a LIMIT order and the trigger price of a STOP order."""
 
     client_order_id: str
     symbol: str

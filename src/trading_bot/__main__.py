@@ -1,0 +1,5 @@
+"""`python -m trading_bot`."""
+
+from trading_bot.cli import main
+
+main()

@@ -1,0 +1,251 @@
+"""The application: wires the pipeline to its edges (replay feed, storage, console) and owns
+the lifecycle: restore state, run until a signal, then stop gracefully and save everything.
+
+Everything runs on one asyncio loop. SIGINT/SIGTERM stop the bot (feed stopped, state saved,
+exit 0); SIGHUP reloads the configuration file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+import pandas as pd
+import structlog
+from rich.console import Console
+
+from trading_bot.config import ConfigError, ReplaySettings, Settings, load_settings, redact_url
+from trading_bot.core.clock import SimulatedClock, datetime_to_ms
+from trading_bot.core.events import OrderRequestGenerated
+from trading_bot.core.model import Instrument, OrderRequest, OrderRole, OrderType, Side
+from trading_bot.data.files import infer_timeframe_ms, load_candles
+from trading_bot.data.synthetic import generate_candles
+from trading_bot.data.timeframes import format_timeframe, parse_timeframe
+from trading_bot.execution.simulated import SimulatedBroker
+from trading_bot.logs import configure_logging, log_action
+from trading_bot.notify.console import ConsoleNotifier
+from trading_bot.pipeline import Pipeline, build_pipeline
+from trading_bot.storage import Database, Recorder, StateStore
+from trading_bot.strategies.registry import build_strategy
+from trading_bot.venues.replay import ReplayFeed
+
+log = structlog.get_logger("trading_bot.app")
+
+SHUTDOWN_REASON = "shutdown"
+
+
+class LiveModeUnavailable(Exception):
+    """`mode = "live"` was asked for, but no live venue is configured in this version."""
+
+
+def load_replay_frame(replay: ReplaySettings) -> tuple[pd.DataFrame, int]:
+    """The replay's candles: the seeded synthetic sample, or a candle file."""
+    if replay.data == "synthetic":
+        timeframe = parse_timeframe(replay.timeframe)
+        start = datetime_to_ms(replay.start)
+        return generate_candles(replay.candles, timeframe, replay.seed, start), timeframe
+    frame = load_candles(Path(replay.data))
+    return frame, infer_timeframe_ms(frame)
+
+
+class TradingApp:
+    def __init__(self, settings: Settings, config_path: Path | None, console: Console) -> None:
+        if settings.bot.mode == "live":
+            raise LiveModeUnavailable(
+                'bot.mode = "live" needs a live venue, and this version trades on the replay '
+                'venue only: set bot.mode = "paper"'
+            )
+        self.settings = settings
+        self.config_path = config_path
+        self.console = console
+        self.stop_requested = asyncio.Event()
+        replay = settings.replay
+        self.frame, self.timeframe = load_replay_frame(replay)
+        self.synthetic = bool(self.frame.attrs.get("synthetic", False))
+        self.symbol = replay.symbol
+        instrument_settings = settings.instrument
+        self.instrument = Instrument(
+            self.symbol,
+            instrument_settings.tick_size,
+            instrument_settings.lot_step,
+            instrument_settings.min_qty,
+            instrument_settings.min_notional,
+        )
+        strategy_settings = settings.strategy
+        strategy = build_strategy(
+            strategy_settings.name, strategy_settings.params, self.symbol, self.timeframe
+        )
+        self.clock = SimulatedClock()
+        self.pipeline: Pipeline = build_pipeline(
+            settings.pipeline, self.clock, strategy, self.instrument
+        )
+        self.database = Database(settings.storage.database_url)
+        self.store = StateStore(self.database)
+        self.recorder = Recorder(self.pipeline.hub, self.pipeline.execution.get)
+        self.notifier = ConsoleNotifier(self.pipeline.hub, console)
+        self.feed: ReplayFeed | None = None
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _restore(self) -> int | None:
+        """Load what the last run saved; returns the open time of the last processed candle."""
+        store, p = self.store, self.pipeline
+        p.portfolio.restore(store.get_state("portfolio") or {}, store.load_positions())
+        p.risk.restore(store.get_state("risk") or {})
+        execution_state = store.get_state("execution") or {}
+        p.execution.restore(store.load_orders(open_only=True), execution_state.get("sequence", 0))
+        for order in p.execution.open_orders():
+            p.broker.submit(order)
+        strategy_state = store.get_state("strategy") or {}
+        if strategy_state.get("name") == p.strategy.name:
+            p.strategy.restore(strategy_state.get("state", {}))
+        feed_state = store.get_state("feed") or {}
+        last = feed_state.get("last_open_time")
+        if feed_state.get("symbol") == self.symbol and last is not None:
+            p.processor.restore_last_closed(self.symbol, self.timeframe, int(last))
+            return int(last)
+        return None
+
+    def _buffer_state(self) -> None:
+        p, record = self.pipeline, self.recorder.set_state
+        record("portfolio", p.portfolio.state())
+        record("risk", p.risk.state())
+        record("execution", {"sequence": p.execution.sequence})
+        record("strategy", {"name": p.strategy.name, "state": p.strategy.state()})
+        last = p.processor.last_closed_time(self.symbol, self.timeframe)
+        record("feed", {"symbol": self.symbol, "last_open_time": last})
+
+    async def _flush(self) -> None:
+        self._buffer_state()
+        await asyncio.to_thread(self.store.save, self.recorder.take_batch())
+
+    async def _flush_forever(self) -> None:
+        interval = self.settings.storage.flush_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            await self._flush()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self.stop_requested.set()
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the configuration; apply logging and risk limits, keep the rest."""
+        try:
+            fresh = load_settings(self.config_path)
+        except ConfigError as exc:
+            log.error("configuration reload refused; keeping the running one", problems=exc.problems)
+            return
+        configure_logging(fresh.logging)
+        self.pipeline.risk.settings = fresh.risk
+        if fresh.pipeline.strategy != self.settings.pipeline.strategy:
+            log.warning("strategy changes take effect after a restart")
+        self.settings = fresh
+        log_action("config reloaded", path=str(self.config_path))
+
+    async def run(self) -> int:
+        self.database.migrate()
+        resume_after = self._restore()
+        replay = self.settings.replay
+        self.feed = ReplayFeed(
+            self.pipeline.hub,
+            self.clock,
+            self.frame,
+            self.symbol,
+            self.timeframe,
+            replay.speed,
+            replay.updates_per_candle,
+            resume_after,
+        )
+        self._announce(resume_after)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        tasks = [
+            asyncio.create_task(self.feed.run(), name="replay-feed"),
+            asyncio.create_task(self._flush_forever(), name="storage-flush"),
+            asyncio.create_task(self.notifier.run(), name="console-notifier"),
+        ]
+        log_action("bot started", mode=self.settings.bot.mode, strategy=self.pipeline.strategy.name)
+        try:
+            await self.stop_requested.wait()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            await self._shutdown(tasks)
+        return 0
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Stop intake first, then settle, save and close; bounded by bot.shutdown_timeout_s."""
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.settings.bot.close_positions_on_shutdown:
+            self._close_positions()
+        self.notifier.drain()
+        try:
+            async with asyncio.timeout(self.settings.bot.shutdown_timeout_s):
+                await self._flush()
+        except TimeoutError:
+            log.error("saving state at shutdown took too long; the last flush may be missing")
+        self.database.close()
+        equity = self.pipeline.portfolio.equity
+        log_action("bot stopped", equity=round(equity, 2))
+        self.console.print(f"Stopped. Equity {equity:,.2f}; state saved.")
+
+    def _close_positions(self) -> None:
+        """Close open positions at the last known close (option bot.close_positions_on_shutdown)."""
+        p = self.pipeline
+        recent = p.processor.recent(self.symbol, self.timeframe)
+        if not recent or not isinstance(p.broker, SimulatedBroker):
+            return
+        for order in p.execution.open_orders():
+            p.execution.cancel(order.client_order_id)
+        for position in p.portfolio.open_positions():
+            side = Side.SELL if position.qty > 0 else Side.BUY
+            request = OrderRequest(
+                position.symbol,
+                side,
+                OrderType.MARKET,
+                abs(position.qty),
+                OrderRole.EXIT,
+                self.clock.now_ms(),
+                reason=SHUTDOWN_REASON,
+            )
+            p.hub.publish(OrderRequestGenerated(request))
+        p.broker.settle_at_close(recent[-1])
+
+    def _announce(self, resume_after: int | None) -> None:
+        s, p = self.settings, self.pipeline
+        feed = self.feed
+        assert feed is not None
+        source = (
+            f"[bold yellow]SYNTHETIC sample data[/] (seed {s.replay.seed}; not real prices)"
+            if self.synthetic
+            else f"file {s.replay.data}"
+        )
+        self.console.print(
+            f"[bold]trading-bot[/] {s.bot.mode.upper()} trading {self.symbol} "
+            f"{format_timeframe(self.timeframe)} with {p.strategy.name} "
+            f"{p.strategy.params.model_dump()} on the replay venue: {source}"
+        )
+        positions = ", ".join(f"{x.symbol} {x.qty}" for x in p.portfolio.open_positions())
+        self.console.print(
+            f"Equity {p.portfolio.equity:,.2f}, cash {p.portfolio.cash:.2f}"
+            f"{', positions ' + positions if positions else ''}"
+            f"{', PAUSED' if p.risk.paused else ''}; database "
+            f"{redact_url(s.storage.database_url)}; {feed.remaining} candles to replay"
+            f"{' (resuming after the last processed candle)' if resume_after else ''}."
+        )
+
+
+
+async def run_app(settings: Settings, config_path: Path | None, console: Console) -> int:
+    app = TradingApp(settings, config_path, console)
+    return await app.run()

@@ -1,0 +1,222 @@
+"""The `trading-bot` command. User errors print one clear line and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from trading_bot import __version__
+from trading_bot.config import ConfigError, Settings, load_settings, secret_values
+from trading_bot.core.clock import datetime_to_ms
+from trading_bot.core.settings import ExecutionSettings, PortfolioSettings, StrategySettings
+from trading_bot.data.files import DataFileError, load_candles, save_candles
+from trading_bot.data.synthetic import generate_candles
+from trading_bot.data.timeframes import parse_timeframe
+from trading_bot.logs import configure_logging
+from trading_bot.storage import StorageError
+from trading_bot.strategies.registry import StrategyError
+
+app = typer.Typer(
+    name="trading-bot",
+    help="An asynchronous, event-driven trading bot: backtest, paper-trade and (later) trade "
+    "live through one pipeline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    DataFileError,
+    StrategyError,
+    StorageError,
+    ValueError,
+)
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML configuration file (default: the embedded one)."),
+]
+
+
+def fail(message: str) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can fix into one clear line and exit code 2."""
+    try:
+        yield
+    except ConfigError as exc:
+        for problem in exc.problems:
+            errors.print(f"[bold red]config error:[/] {problem}", highlight=False)
+        raise typer.Exit(2) from None
+    except USER_ERRORS as exc:
+        fail(str(exc))
+
+
+def _load(config: Path | None) -> Settings:
+    with user_errors():
+        return load_settings(config)
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Run the bot until stopped (Ctrl-C or SIGTERM; SIGHUP reloads the configuration).
+
+    The embedded default paper-trades the seeded SYNTHETIC sample on the replay venue and keeps
+    its state in ./trading_bot.sqlite, so a restart continues where the last run stopped.
+    """
+    from trading_bot.app import LiveModeUnavailable, run_app
+
+    settings = _load(config)
+    configure_logging(settings.logging, secret_values(settings))
+    with user_errors():
+        try:
+            code = asyncio.run(run_app(settings, config, console))
+        except LiveModeUnavailable as exc:
+            fail(str(exc))
+    raise typer.Exit(code)
+
+
+@app.command("check-config")
+def check_config(
+    file: Annotated[Path, typer.Argument(help="The TOML configuration file to validate.")],
+) -> None:
+    """Validate a configuration file (with environment overrides): exit 0 if it is good, or
+    print one line per problem (key, value, why) and exit 2."""
+    settings = _load(file)
+    console.print(f"{file}: OK ({settings.bot.mode} mode, strategy {settings.strategy.name})")
+
+
+def _parse_params(pairs: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"--param '{pair}' is not KEY=VALUE (for example --param fast=10)")
+        params[key.strip()] = value.strip()
+    return params
+
+
+@app.command()
+def backtest(
+    strategy: Annotated[
+        str, typer.Option(help="Built-in name (sma_cross), 'module:Class' or 'file.py:Class'.")
+    ],
+    data: Annotated[
+        Path, typer.Option(help="Candles: CSV (time,open,high,low,close,volume; .gz ok) or Parquet.")
+    ],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Strategy parameter KEY=VALUE.")
+    ] = None,
+    cash: Annotated[float | None, typer.Option(help="Starting cash (default 10000).")] = None,
+    fee_rate: Annotated[
+        float | None, typer.Option(help="Fee per fill as a fraction of value (default 0.001).")
+    ] = None,
+    slippage_bps: Annotated[
+        float | None, typer.Option(help="Adverse slippage of market/stop fills in bps.")
+    ] = None,
+    symbol: Annotated[str, typer.Option(help="Symbol name to show in results.")] = "",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the result (metrics, trades) as JSON.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write a standalone HTML report (equity, drawdown, trades).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Backtest a strategy on a candle file through the same pipeline the bot trades with.
+
+    Market orders fill at the next candle's open; when a candle reaches both stop and target,
+    the stop is assumed first. Risk sizing and limits come from the configuration's [risk].
+    """
+    from trading_bot.backtest.report import write_html_report
+    from trading_bot.backtest.result import write_json
+    from trading_bot.backtest.runner import run_backtest
+    from trading_bot.backtest.summary import print_summary
+
+    settings = _load(config)
+    pipeline = settings.pipeline
+    execution = pipeline.execution.model_dump()
+    if fee_rate is not None:
+        execution["fee_rate"] = fee_rate
+    if slippage_bps is not None:
+        execution["slippage_bps"] = slippage_bps
+    with user_errors():
+        pipeline = pipeline.model_copy(
+            update={
+                "strategy": StrategySettings(name=strategy, params=_parse_params(param or [])),
+                "execution": ExecutionSettings.model_validate(execution),
+                "portfolio": PortfolioSettings(
+                    starting_cash=cash if cash is not None else pipeline.portfolio.starting_cash
+                ),
+            }
+        )
+        frame = load_candles(data)
+        name = symbol or data.name.split(".")[0]
+        with _progress(f"backtest {strategy} on {data.name}") as advance:
+            result = run_backtest(frame, pipeline, name, advance)
+    print_summary(result, console)
+    if json_out is not None:
+        write_json(result, json_out)
+        console.print(f"JSON written to {json_out}")
+    if report is not None:
+        write_html_report(result, report)
+        console.print(f"HTML report written to {report}")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} bars"),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance
+
+
+@app.command("generate-data")
+def generate_data(
+    out: Annotated[Path, typer.Argument(help="Output file: .csv, .csv.gz or .parquet.")],
+    candles: Annotated[int, typer.Option(min=1, help="Number of candles.")] = 100_000,
+    timeframe: Annotated[str, typer.Option(help="Candle timeframe, e.g. 1m, 1h.")] = "1m",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
+    start: Annotated[
+        datetime, typer.Option(help="Open time of the first candle (UTC).")
+    ] = datetime(2024, 1, 1),
+) -> None:
+    """Write SYNTHETIC sample candles (trends, ranges, volatility clusters, gaps) to a file."""
+    with user_errors():
+        frame = generate_candles(candles, parse_timeframe(timeframe), seed, datetime_to_ms(start))
+        save_candles(frame, out)
+    console.print(f"{len(frame):,} synthetic {timeframe} candles (seed {seed}) written to {out}")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(f"trading-bot {__version__}")
+
+
+def main() -> None:
+    app()

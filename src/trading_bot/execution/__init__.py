@@ -1,0 +1,1 @@
+"""Execution: the order state machine and the simulated broker."""

@@ -1,0 +1,175 @@
+"""Logging: structlog on top of the standard library, plus the audit trail.
+
+Our structured events and third-party `logging` records go through the same processors, so every
+output (console, JSON-lines file, audit file) has one format and one redaction step: known secret
+values, values of sensitive keys and URL passwords are masked before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable
+from io import TextIOWrapper
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import Any
+
+import structlog
+from structlog.stdlib import ProcessorFormatter
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from trading_bot.config import ConfigError, LoggingSettings, Redactor
+
+AUDIT_LOGGER = "trading_bot.audit"
+_HANDLER_PREFIX = "trading_bot."  # names the handlers configure_logging owns and replaces
+
+_audit = structlog.stdlib.get_logger(AUDIT_LOGGER)
+
+# Run on our events and on foreign `logging` records alike, before any output-specific step.
+_SHARED: list[Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+class _RedactingProcessor:
+    """Masks secrets in every value of an event, exception text included."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._redactor = redactor
+
+    def __call__(self, logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+        return {key: self._redactor.value(value, key) for key, value in event_dict.items()}
+
+
+class _PrivateRotatingFileHandler(RotatingFileHandler):
+    """Logs reveal positions and accounts: only the bot's user may read them, rotated ones too."""
+
+    def _open(self) -> TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+def _formatter(renderer: Processor, redactor: Redactor) -> ProcessorFormatter:
+    return ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
+        processors=[
+            ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,  # exceptions become text, then get redacted
+            _RedactingProcessor(redactor),
+            renderer,
+        ],
+    )
+
+
+def _json_renderer() -> Processor:
+    return structlog.processors.JSONRenderer(serializer=json.dumps, default=str)
+
+
+def _file_handler(
+    key: str, path: Path, settings: LoggingSettings, redactor: Redactor
+) -> logging.Handler:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = _PrivateRotatingFileHandler(
+            path, maxBytes=settings.max_bytes, backupCount=settings.backup_count, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise ConfigError(
+            [
+                f'logging.{key} = "{path}": cannot open the log file ({exc.strerror}); '
+                'choose a writable path, or "" for no file'
+            ]
+        ) from None
+    handler.set_name(_HANDLER_PREFIX + key)
+    handler.setFormatter(_formatter(_json_renderer(), redactor))
+    return handler
+
+
+def _console_handler(settings: LoggingSettings, redactor: Redactor) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    renderer = (
+        structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
+        if settings.console_format == "pretty"
+        else _json_renderer()
+    )
+    handler.set_name(_HANDLER_PREFIX + "console")
+    handler.setFormatter(_formatter(renderer, redactor))
+    return handler
+
+
+def _replace_handlers(logger: logging.Logger, handlers: list[logging.Handler]) -> None:
+    """Swap the handlers a previous configure_logging installed, leaving others' alone."""
+    for old in list(logger.handlers):
+        if old.name and old.name.startswith(_HANDLER_PREFIX):
+            logger.removeHandler(old)
+            old.close()
+    for handler in handlers:
+        logger.addHandler(handler)
+
+
+def configure_logging(settings: LoggingSettings, secrets: Iterable[str] = ()) -> None:
+    """Send every log record (ours and third-party) to the console and the configured files.
+
+    Safe to call again on a configuration reload: the previous outputs are replaced, not added
+    to. Raises ConfigError when a log file cannot be opened, leaving the old outputs in place.
+    """
+    redactor = Redactor(secrets)
+    level = logging.getLevelNamesMapping()[settings.level]
+    outputs: list[logging.Handler] = [_console_handler(settings, redactor)]
+    audit_outputs: list[logging.Handler] = []
+    try:
+        if settings.file is not None:
+            outputs.append(_file_handler("file", settings.file, settings, redactor))
+        if settings.audit_file is not None:
+            audit_outputs.append(
+                _file_handler("audit_file", settings.audit_file, settings, redactor)
+            )
+    except ConfigError:
+        for handler in outputs:
+            handler.close()
+        raise
+    for handler in outputs:
+        handler.setLevel(level)
+
+    root = logging.getLogger()
+    _replace_handlers(root, outputs)
+    root.setLevel(level)
+    audit = logging.getLogger(AUDIT_LOGGER)
+    _replace_handlers(audit, audit_outputs)
+    audit.setLevel(min(level, logging.INFO))  # the audit file stays complete at any level
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_SHARED,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Loggers made at import time, before this runs, must follow the configuration.
+        cache_logger_on_first_use=False,
+    )
+
+
+def log_action(action: str, **fields: Any) -> None:
+    """Record what the bot or a person did (order sent, kill switch, reload) in the audit trail."""
+    _audit.info(action, **fields)
+
+
+def log_error(error: str | BaseException, **context: Any) -> None:
+    """Record a failure in the audit trail, with the traceback when `error` is an exception."""
+    if isinstance(error, BaseException):
+        error_type = type(error).__name__
+        _audit.error(str(error) or error_type, error_type=error_type, exc_info=error, **context)
+    else:
+        _audit.error(error, **context)

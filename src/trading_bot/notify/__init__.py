@@ -1,0 +1,1 @@
+"""Notifiers: tell people what the bot does."""

@@ -1,0 +1,56 @@
+"""Builds the one trading pipeline that backtests, paper runs and live runs all share.
+
+Only the edges differ between them: where candles come from (the caller publishes
+`MarketDataReceived`) and where orders go (the simulated broker, or a venue's broker client).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trading_bot.core.clock import Clock
+from trading_bot.core.hub import EventHub
+from trading_bot.core.model import Instrument
+from trading_bot.core.ports import Broker
+from trading_bot.core.settings import PipelineSettings
+from trading_bot.data.processor import DataProcessor
+from trading_bot.execution.engine import ExecutionEngine
+from trading_bot.execution.simulated import SimulatedBroker
+from trading_bot.portfolio.manager import PortfolioManager
+from trading_bot.risk.manager import RiskManager
+from trading_bot.strategies.base import Strategy, StrategyHost
+
+
+@dataclass
+class Pipeline:
+    hub: EventHub
+    clock: Clock
+    processor: DataProcessor
+    portfolio: PortfolioManager
+    strategy: Strategy
+    strategy_host: StrategyHost
+    risk: RiskManager
+    execution: ExecutionEngine
+    broker: Broker
+
+
+def build_pipeline(
+    settings: PipelineSettings,
+    clock: Clock,
+    strategy: Strategy,
+    instrument: Instrument,
+    broker: Broker | None = None,
+    id_prefix: str = "tb-",
+) -> Pipeline:
+    """Wire the components on a new hub. Without a `broker`, orders fill in the simulator."""
+    hub = EventHub()
+    instruments = {instrument.symbol: instrument}
+    timeframe = strategy.timeframe_ms
+    if broker is None:
+        broker = SimulatedBroker(hub, clock, settings.execution, instruments, timeframe)
+    processor = DataProcessor(hub)
+    portfolio = PortfolioManager(hub, clock, settings.portfolio.starting_cash, timeframe)
+    execution = ExecutionEngine(hub, clock, broker, id_prefix)
+    risk = RiskManager(hub, clock, settings.risk, instruments, portfolio, execution)
+    host = StrategyHost(hub, strategy, portfolio)
+    return Pipeline(hub, clock, processor, portfolio, strategy, host, risk, execution, broker)

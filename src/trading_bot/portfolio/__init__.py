@@ -1,0 +1,1 @@
+"""Portfolio: positions, PnL and equity."""

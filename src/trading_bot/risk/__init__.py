@@ -1,0 +1,1 @@
+"""Risk: every signal is sized and vetted here before it becomes an order."""

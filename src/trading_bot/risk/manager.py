@@ -1,0 +1,234 @@
+"""The risk manager: turns signals into sized, rounded order requests, or rejects them.
+
+Sizing: with a stop, the position loses `risk_per_trade_pct` of equity if the stop is hit;
+without one, the position is worth `position_size_pct` of equity. Both are capped by
+`max_position_notional`. Exits are never blocked; entries are blocked while trading is paused,
+after the daily loss kill switch fired (until the next UTC day), or at `max_open_positions`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from trading_bot.core.clock import DAY_MS, Clock, day_start_ms, ms_to_iso
+from trading_bot.core.events import (
+    EquityUpdated,
+    OrderRejected,
+    OrderRequestGenerated,
+    RiskLimitHit,
+    TradingPaused,
+    TradingResumed,
+    TradingSignalGenerated,
+)
+from trading_bot.core.hub import EventHub, Priority
+from trading_bot.core.model import (
+    ZERO,
+    Direction,
+    Instrument,
+    OrderRequest,
+    OrderRole,
+    OrderType,
+    Side,
+    Signal,
+    to_decimal,
+)
+from trading_bot.core.ports import OrderView, PortfolioView
+from trading_bot.core.settings import RiskSettings
+
+log = structlog.get_logger("trading_bot.risk")
+
+
+class RiskManager:
+    def __init__(
+        self,
+        hub: EventHub,
+        clock: Clock,
+        settings: RiskSettings,
+        instruments: dict[str, Instrument],
+        portfolio: PortfolioView,
+        orders: OrderView,
+    ) -> None:
+        self.hub = hub
+        self.clock = clock
+        self.settings = settings
+        self.instruments = instruments
+        self.portfolio = portfolio
+        self.orders = orders
+        self.paused = False
+        self.pause_reason = ""
+        self.halted_until: int | None = None
+        self.day_start: int | None = None
+        self.day_start_equity = 0.0
+        hub.subscribe(TradingSignalGenerated, self._on_signal, Priority.RISK)
+        hub.subscribe(EquityUpdated, self._on_equity, Priority.RISK)
+
+    # -- control ------------------------------------------------------------------------
+
+    def pause(self, reason: str) -> None:
+        """No new entries until `resume()`; exits and protective orders keep working."""
+        if not self.paused:
+            self.paused, self.pause_reason = True, reason
+            self.hub.publish(TradingPaused(reason, self.clock.now_ms()))
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused, self.pause_reason = False, ""
+            self.hub.publish(TradingResumed(self.clock.now_ms()))
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "paused": self.paused,
+            "pause_reason": self.pause_reason,
+            "halted_until": self.halted_until,
+            "day_start": self.day_start,
+            "day_start_equity": self.day_start_equity,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.paused = bool(state.get("paused", False))
+        self.pause_reason = str(state.get("pause_reason", ""))
+        self.halted_until = state.get("halted_until")
+        self.day_start = state.get("day_start")
+        self.day_start_equity = float(state.get("day_start_equity", 0.0))
+
+    # -- daily loss kill switch -------------------------------------------------------------
+
+    def _on_equity(self, event: EquityUpdated) -> None:
+        day = day_start_ms(event.time)
+        if day != self.day_start:
+            self.day_start, self.day_start_equity = day, event.equity
+        limit = self.settings.max_daily_loss_pct
+        if limit is None or self._halted(event.time):
+            return
+        floor = self.day_start_equity * (1 - limit / 100)
+        if event.equity <= floor:
+            self.halted_until = day + DAY_MS
+            detail = (
+                f"equity {event.equity:.2f} fell {limit}% below the day's start "
+                f"{self.day_start_equity:.2f}: no new entries until {ms_to_iso(day + DAY_MS)}"
+            )
+            log.warning("daily loss limit hit", detail=detail)
+            self.hub.publish(
+                RiskLimitHit("max_daily_loss", detail, event.time, until=self.halted_until)
+            )
+
+    def _halted(self, now: int) -> bool:
+        return self.halted_until is not None and now < self.halted_until
+
+    # -- signals ------------------------------------------------------------------------
+
+    def _on_signal(self, event: TradingSignalGenerated) -> None:
+        signal = event.signal
+        position = self.portfolio.position(signal.symbol)
+        held = position.direction if position is not None else Direction.FLAT
+        if held is not Direction.FLAT and held is not signal.direction and position is not None:
+            side = Side.SELL if held is Direction.LONG else Side.BUY
+            self._request(signal, side, abs(position.qty), OrderRole.EXIT, signal.reason)
+        if signal.direction is Direction.FLAT or held is signal.direction:
+            return
+        if self._has_pending_entry(signal.symbol):
+            return
+        problem = self._entry_problem(signal, flipping=held is not Direction.FLAT)
+        if problem is not None:
+            self._reject(signal, problem)
+            return
+        self._enter(signal)
+
+    def _has_pending_entry(self, symbol: str) -> bool:
+        return any(o.role is OrderRole.ENTRY for o in self.orders.open_orders(symbol))
+
+    def _entry_problem(self, signal: Signal, flipping: bool) -> str | None:
+        if self.paused:
+            return f"trading is paused ({self.pause_reason}): no new entries"
+        if self._halted(signal.time):
+            assert self.halted_until is not None
+            return f"daily loss limit hit: no new entries until {ms_to_iso(self.halted_until)}"
+        if signal.direction is Direction.SHORT and not self.settings.allow_short:
+            return "short entries are disabled (risk.allow_short = false)"
+        others_open = self.portfolio.open_position_count() - flipping
+        if others_open >= self.settings.max_open_positions:
+            return (
+                f"{self.settings.max_open_positions} positions are open (risk.max_open_positions)"
+            )
+        if signal.symbol not in self.instruments:
+            return f"no instrument rules for {signal.symbol}"
+        if not signal.price > 0:
+            return f"signal price {signal.price} is not a positive number"
+        return self._stop_problem(signal)
+
+    @staticmethod
+    def _stop_problem(signal: Signal) -> str | None:
+        stop = signal.stop_loss
+        if stop is None:
+            return None
+        wrong_side = (
+            stop >= signal.price if signal.direction is Direction.LONG else stop <= signal.price
+        )
+        if wrong_side:
+            return f"stop {stop} is on the wrong side of the price {signal.price}"
+        return None
+
+    def _enter(self, signal: Signal) -> None:
+        instrument = self.instruments[signal.symbol]
+        equity = self.portfolio.equity
+        settings = self.settings
+        if signal.stop_loss is not None:
+            qty_f = (
+                equity * settings.risk_per_trade_pct / 100 / abs(signal.price - signal.stop_loss)
+            )
+        else:
+            qty_f = equity * settings.position_size_pct / 100 / signal.price
+        if settings.max_position_notional is not None:
+            qty_f = min(qty_f, settings.max_position_notional / signal.price)
+        price = to_decimal(signal.price)
+        qty = instrument.round_qty(to_decimal(qty_f)) if qty_f > 0 else ZERO
+        problem = instrument.order_size_problem(qty, price)
+        if problem is not None:
+            self._reject(signal, f"position too small: {problem}")
+            return
+        side = Side.BUY if signal.direction is Direction.LONG else Side.SELL
+        self._request(
+            signal,
+            side,
+            qty,
+            OrderRole.ENTRY,
+            signal.reason,
+            stop_loss=_rounded(instrument, signal.stop_loss),
+            take_profit=_rounded(instrument, signal.take_profit),
+        )
+
+    def _request(
+        self,
+        signal: Signal,
+        side: Side,
+        qty: Decimal,
+        role: OrderRole,
+        reason: str,
+        stop_loss: Decimal | None = None,
+        take_profit: Decimal | None = None,
+    ) -> None:
+        request = OrderRequest(
+            symbol=signal.symbol,
+            side=side,
+            type=OrderType.MARKET,
+            qty=qty,
+            role=role,
+            time=signal.time,
+            stop_loss=stop_loss,
+            take_profit=take_profit,
+            reason=reason,
+        )
+        self.hub.publish(OrderRequestGenerated(request))
+
+    def _reject(self, signal: Signal, reason: str) -> None:
+        log.info(
+            "signal rejected", symbol=signal.symbol, direction=str(signal.direction), reason=reason
+        )
+        self.hub.publish(OrderRejected(signal.symbol, reason, signal.time))
+
+
+def _rounded(instrument: Instrument, price: float | None) -> Decimal | None:
+    return None if price is None else instrument.round_price(to_decimal(price))

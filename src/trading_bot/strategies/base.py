@@ -1,0 +1,87 @@
+"""The strategy interface and the host that runs strategies inside the pipeline.
+
+A strategy sees closed candles and its own position, and answers with a `Signal` or None.
+It never sizes, never sends an order and never knows whether it runs in a backtest, on paper
+or live: the risk manager and the execution engine do the rest.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import structlog
+from pydantic import BaseModel, ConfigDict
+
+from trading_bot.core.events import CandleDataProcessed, TradingSignalGenerated
+from trading_bot.core.hub import EventHub, Priority
+from trading_bot.core.model import Candle, Direction, Signal
+from trading_bot.core.ports import PortfolioView
+
+log = structlog.get_logger("trading_bot.strategy")
+
+
+class StrategyParams(BaseModel):
+    """Base of every strategy's parameters: frozen, unknown names are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Strategy(ABC):
+    """Subclass this, set `name` and `Params`, implement `on_candle`.
+
+    `state()` / `restore()` carry the strategy's memory (indicator windows) across restarts.
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+
+    def __init__(self, params: StrategyParams, symbol: str, timeframe_ms: int) -> None:
+        self.params = params
+        self.symbol = symbol
+        self.timeframe_ms = timeframe_ms
+        self.position: Direction = Direction.FLAT
+
+    @abstractmethod
+    def on_candle(self, candle: Candle) -> Signal | None:
+        """React to one closed candle of this strategy's symbol and timeframe."""
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:  # noqa: B027 (an optional hook)
+        """Inverse of `state()`; the default strategy has nothing to restore."""
+
+
+class StrategyHost:
+    """Feeds closed candles to a strategy, fenced: an exception in user code is logged and
+    counted, and the pipeline goes on."""
+
+    def __init__(self, hub: EventHub, strategy: Strategy, portfolio: PortfolioView) -> None:
+        self.hub = hub
+        self.strategy = strategy
+        self.portfolio = portfolio
+        self.errors = 0
+        hub.subscribe(CandleDataProcessed, self._on_candle, Priority.STRATEGY)
+
+    def _on_candle(self, event: CandleDataProcessed) -> None:
+        candle = event.candle
+        strategy = self.strategy
+        if candle.symbol != strategy.symbol or candle.timeframe_ms != strategy.timeframe_ms:
+            return
+        position = self.portfolio.position(candle.symbol)
+        strategy.position = position.direction if position is not None else Direction.FLAT
+        try:
+            signal = strategy.on_candle(candle)
+        except Exception as exc:
+            self.errors += 1
+            log.error(
+                "strategy failed on a candle; skipped",
+                strategy=strategy.name,
+                candle_time=candle.open_time,
+                error=f"{type(exc).__name__}: {exc}",
+                exc_info=exc,
+            )
+            return
+        if signal is not None:
+            self.hub.publish(TradingSignalGenerated(signal))

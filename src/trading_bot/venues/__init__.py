@@ -1,0 +1,1 @@
+"""Venues: market data feeds and broker clients behind one small interface."""

@@ -1,0 +1,96 @@
+"""The replay venue: streams a candle frame through the live (asyncio) path.
+
+Each candle arrives the way a streaming venue sends it: a few partial updates of the forming
+candle, then the closing update. The replay drives its own simulated clock to the market time
+of what it sends, so a paper run on the replay and a backtest on the same candles agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import structlog
+
+from trading_bot.core.clock import SimulatedClock
+from trading_bot.core.events import FeedEnded, MarketDataReceived
+from trading_bot.core.hub import EventHub
+from trading_bot.core.model import Candle
+from trading_bot.data.files import frame_to_arrays
+
+log = structlog.get_logger("trading_bot.replay")
+
+
+class ReplayFeed:
+    def __init__(
+        self,
+        hub: EventHub,
+        clock: SimulatedClock,
+        frame: pd.DataFrame,
+        symbol: str,
+        timeframe_ms: int,
+        speed: float,
+        updates_per_candle: int,
+        resume_after: int | None = None,
+    ) -> None:
+        self.hub = hub
+        self.clock = clock
+        self.symbol = symbol
+        self.timeframe_ms = timeframe_ms
+        self.delay = 1 / speed if speed > 0 else 0.0
+        self.updates_per_candle = updates_per_candle
+        times = frame_to_arrays(frame)[0]
+        first = 0 if resume_after is None else int(np.searchsorted(times, resume_after, "right"))
+        self.frame = frame.iloc[first:]
+        self.delivered = 0
+        self.finished = asyncio.Event()
+
+    @property
+    def remaining(self) -> int:
+        return len(self.frame) - self.delivered
+
+    async def run(self) -> None:
+        """Publish every candle, pacing `speed` candles per second; then stay finished."""
+        times, opens, highs, lows, closes, volumes = frame_to_arrays(self.frame)
+        rows = zip(
+            times.tolist(),
+            opens.tolist(),
+            highs.tolist(),
+            lows.tolist(),
+            closes.tolist(),
+            volumes.tolist(),
+        )
+        for t, o, h, low, c, v in rows:
+            final = Candle(self.symbol, self.timeframe_ms, t, o, h, low, c, v)
+            for k, update in enumerate(self._partials(final), start=1):
+                self.clock.advance_to(t + self.timeframe_ms * k // self.updates_per_candle)
+                self.hub.publish(MarketDataReceived(update))
+            self.clock.advance_to(final.close_time)
+            self.hub.publish(MarketDataReceived(final))
+            self.delivered += 1
+            await asyncio.sleep(self.delay)
+        self.hub.publish(FeedEnded(f"replay {self.symbol}", self.clock.now_ms()))
+        self.finished.set()
+
+    def _partials(self, final: Candle) -> Iterator[Candle]:
+        """Forming-candle updates that converge on the final candle: the range grows toward the
+        final high and low, the close walks from the open toward the final close."""
+        n = self.updates_per_candle
+        for k in range(1, n):
+            f = k / n
+            close = final.open + (final.close - final.open) * f
+            high = max(final.open, close, final.open + (final.high - final.open) * f)
+            low = min(final.open, close, final.open + (final.low - final.open) * f)
+            yield Candle(
+                final.symbol,
+                final.timeframe_ms,
+                final.open_time,
+                final.open,
+                high,
+                low,
+                close,
+                final.volume * f,
+                closed=False,
+            )

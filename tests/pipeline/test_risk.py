@@ -1,0 +1,80 @@
+from decimal import Decimal
+
+from trading_bot.core.events import OrderFilled, OrderRejected, RiskLimitHit, TradingPaused
+from trading_bot.core.model import Direction, Instrument
+
+from .conftest import HOUR, SYMBOL, MakeDriver
+
+LONG, SHORT = Direction.LONG, Direction.SHORT
+
+
+def test_size_from_the_stop_distance(make_driver: MakeDriver) -> None:
+    d = make_driver({0: (LONG, 98.0, None)}, risk_per_trade_pct=2)
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)
+    (fill,) = [e.fill for e in d.of(OrderFilled) if e.fill.role.value == "entry"]
+    assert fill.qty == Decimal("100.000")  # 2% of 10,000 = 200 over a 2.0 stop distance
+
+
+def test_position_notional_cap(make_driver: MakeDriver) -> None:
+    d = make_driver({0: (LONG, None, None)}, position_size_pct=100, max_position_notional=1500)
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)
+    assert d.of(OrderFilled)[0].fill.qty == Decimal("15.000")
+
+
+def test_too_small_a_position_is_rejected_with_the_rule(make_driver: MakeDriver) -> None:
+    instrument = Instrument(SYMBOL, Decimal("0.01"), Decimal("1"), Decimal(1), Decimal(5000))
+    d = make_driver({0: (LONG, None, None)}, instrument=instrument, position_size_pct=10)
+    d.candle(100, 100, 100, 100)
+    (rejected,) = d.of(OrderRejected)
+    assert "position too small" in rejected.reason and "below the minimum 5000" in rejected.reason
+
+
+def test_pause_blocks_entries_but_not_exits(make_driver: MakeDriver) -> None:
+    d = make_driver({0: (LONG, None, None), 2: (Direction.FLAT, None, None)})
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)
+    d.pipeline.risk.pause("from a test")
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)
+    assert [e.reason for e in d.of(TradingPaused)] == ["from a test"]
+    assert d.pipeline.portfolio.open_position_count() == 0
+    d.pipeline.strategy.plan[4] = (LONG, None, None)  # type: ignore[attr-defined]
+    d.candle(100, 100, 100, 100)
+    assert "trading is paused (from a test)" in d.of(OrderRejected)[-1].reason
+
+
+def test_daily_loss_kill_switch_blocks_entries_until_the_next_utc_day(
+    make_driver: MakeDriver,
+) -> None:
+    plan = {0: (LONG, None, None), 2: (Direction.FLAT, None, None), 3: (LONG, None, None)}
+    plan[25] = (LONG, None, None)
+    d = make_driver(plan, position_size_pct=100, max_daily_loss_pct=5)
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 90, 90)  # equity -10%: the switch fires
+    (hit,) = d.of(RiskLimitHit)
+    assert hit.limit == "max_daily_loss" and hit.until == 24 * HOUR
+    d.candle(90, 90, 90, 90)  # the FLAT exit still fills; the new entry is refused
+    assert "daily loss limit hit" in d.of(OrderRejected)[-1].reason
+    while d.index < 27:
+        d.candle(90, 90, 90, 90)
+    assert d.pipeline.portfolio.open_position_count() == 1  # the next day trades again
+
+
+def test_max_open_positions_counts_a_position_being_reversed_as_closing(
+    make_driver: MakeDriver,
+) -> None:
+    d = make_driver({0: (LONG, None, None), 2: (SHORT, None, None)}, max_open_positions=1)
+    for _ in range(4):
+        d.candle(100, 100, 100, 100)
+    position = d.pipeline.portfolio.position(SYMBOL)
+    assert position is not None and position.direction is SHORT
+    assert d.of(OrderRejected) == []
+
+
+def test_short_entries_can_be_disabled(make_driver: MakeDriver) -> None:
+    d = make_driver({0: (SHORT, None, None)}, allow_short=False)
+    d.candle(100, 100, 100, 100)
+    assert "short entries are disabled" in d.of(OrderRejected)[0].reason

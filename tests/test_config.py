@@ -142,7 +142,8 @@ def test_example_file_lists_every_key_and_validates_to_the_defaults() -> None:
         assert f"[{section}]" in text
         assert field.annotation is not None
         for key in field.annotation.model_fields:
-            assert re.search(rf"^(# )?{key} = ", text, re.MULTILINE), f"{section}.{key} missing"
+            listed = rf"^(# )?{key} = |^\[{section}\.{key}\]$"
+            assert re.search(listed, text, re.MULTILINE), f"{section}.{key} is missing"
 
 
 # --- problems --------------------------------------------------------------------------------
@@ -167,7 +168,9 @@ def test_unknown_key_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
 def test_unknown_key_without_a_close_match_lists_the_valid_keys(tmp_path: Path) -> None:
     path = write(tmp_path, "[execution]\ncolour = 'red'\n")
 
-    assert problems(path) == ["execution.colour: unknown key; valid keys here: fee_rate, slippage_bps"]
+    assert problems(path) == [
+        "execution.colour: unknown key; valid keys here: fee_rate, slippage_bps"
+    ]
 
 
 def test_key_written_above_its_section_header_points_to_the_section(tmp_path: Path) -> None:
@@ -342,20 +345,16 @@ def test_secret_values_never_appear_in_config_errors(tmp_path: Path) -> None:
         f"""
         [api]
         token = 123456789
-        retries = "{SECRET}"
         [storage]
-        database_url = 17
         flush_interval_s = "postgresql://trader:{SECRET}@db/x"
         """,
     )
 
-    lines = api_problems(config)
-
-    assert lines[0] == "api.token = ***: Input should be a valid string"
-    assert len(lines) == 4
-    text = "\n".join(lines)
-    assert "123456789" not in text
-    assert SECRET not in text
+    assert api_problems(config) == [
+        'storage.flush_interval_s = "postgresql://trader:***@db/x": Input should be a valid '
+        "number, unable to parse string as a number",
+        "api.token = ***: Input should be a valid string",
+    ]
 
 
 def test_typo_in_a_secret_file_key_suggests_it(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 the lifecycle: restore state, run until a signal, then stop gracefully and save everything.
 
 Everything runs on one asyncio loop. SIGINT/SIGTERM stop the bot (feed stopped, state saved,
-exit 0); SIGHUP reloads the configuration file.
+exit 0); SIGHUP reloads the configuration file; SIGUSR1 pauses new entries, SIGUSR2 resumes.
 """
 
 from __future__ import annotations
@@ -16,11 +16,19 @@ import pandas as pd
 import structlog
 from rich.console import Console
 
-from trading_bot.config import ConfigError, ReplaySettings, Settings, load_settings, redact_url
+from trading_bot.config import (
+    ConfigError,
+    ReplaySettings,
+    Settings,
+    load_settings,
+    redact_url,
+    secret_values,
+)
 from trading_bot.core.clock import SimulatedClock, datetime_to_ms
 from trading_bot.core.events import OrderRequestGenerated
-from trading_bot.core.model import Instrument, OrderRequest, OrderRole, OrderType, Side
+from trading_bot.core.model import OrderRequest, OrderRole, OrderType, Side
 from trading_bot.data.files import infer_timeframe_ms, load_candles
+from trading_bot.data.instruments import instrument_for
 from trading_bot.data.synthetic import generate_candles
 from trading_bot.data.timeframes import format_timeframe, parse_timeframe
 from trading_bot.execution.simulated import SimulatedBroker
@@ -34,6 +42,7 @@ from trading_bot.venues.replay import ReplayFeed
 log = structlog.get_logger("trading_bot.app")
 
 SHUTDOWN_REASON = "shutdown"
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 
 
 class LiveModeUnavailable(Exception):
@@ -65,14 +74,7 @@ class TradingApp:
         self.frame, self.timeframe = load_replay_frame(replay)
         self.synthetic = bool(self.frame.attrs.get("synthetic", False))
         self.symbol = replay.symbol
-        instrument_settings = settings.instrument
-        self.instrument = Instrument(
-            self.symbol,
-            instrument_settings.tick_size,
-            instrument_settings.lot_step,
-            instrument_settings.min_qty,
-            instrument_settings.min_notional,
-        )
+        self.instrument = instrument_for(self.symbol, self.frame, settings.instrument)
         strategy_settings = settings.strategy
         strategy = build_strategy(
             strategy_settings.name, strategy_settings.params, self.symbol, self.timeframe
@@ -83,15 +85,16 @@ class TradingApp:
         )
         self.database = Database(settings.storage.database_url)
         self.store = StateStore(self.database)
-        self.recorder = Recorder(self.pipeline.hub, self.pipeline.execution.get)
         self.notifier = ConsoleNotifier(self.pipeline.hub, console)
         self.feed: ReplayFeed | None = None
+        self.recorder: Recorder | None = None
 
     # -- state ----------------------------------------------------------------------------
 
     def _restore(self) -> int | None:
         """Load what the last run saved; returns the open time of the last processed candle."""
         store, p = self.store, self.pipeline
+        self.recorder = Recorder(p.hub, p.execution.get, fill_counts=store.fill_counts())
         p.portfolio.restore(store.get_state("portfolio") or {}, store.load_positions())
         p.risk.restore(store.get_state("risk") or {})
         execution_state = store.get_state("execution") or {}
@@ -109,6 +112,7 @@ class TradingApp:
         return None
 
     def _buffer_state(self) -> None:
+        assert self.recorder is not None
         p, record = self.pipeline, self.recorder.set_state
         record("portfolio", p.portfolio.state())
         record("risk", p.risk.state())
@@ -118,6 +122,7 @@ class TradingApp:
         record("feed", {"symbol": self.symbol, "last_open_time": last})
 
     async def _flush(self) -> None:
+        assert self.recorder is not None
         self._buffer_state()
         await asyncio.to_thread(self.store.save, self.recorder.take_batch())
 
@@ -137,9 +142,11 @@ class TradingApp:
         try:
             fresh = load_settings(self.config_path)
         except ConfigError as exc:
-            log.error("configuration reload refused; keeping the running one", problems=exc.problems)
+            log.error(
+                "configuration reload refused; keeping the running one", problems=exc.problems
+            )
             return
-        configure_logging(fresh.logging)
+        configure_logging(fresh.logging, secret_values(fresh))
         self.pipeline.risk.settings = fresh.risk
         if fresh.pipeline.strategy != self.settings.pipeline.strategy:
             log.warning("strategy changes take effect after a restart")
@@ -165,6 +172,8 @@ class TradingApp:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+        loop.add_signal_handler(signal.SIGUSR1, self.pipeline.risk.pause, "SIGUSR1")
+        loop.add_signal_handler(signal.SIGUSR2, self.pipeline.risk.resume)
         tasks = [
             asyncio.create_task(self.feed.run(), name="replay-feed"),
             asyncio.create_task(self._flush_forever(), name="storage-flush"),
@@ -174,7 +183,7 @@ class TradingApp:
         try:
             await self.stop_requested.wait()
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            for sig in HANDLED_SIGNALS:
                 loop.remove_signal_handler(sig)
             await self._shutdown(tasks)
         return 0
@@ -243,7 +252,6 @@ class TradingApp:
             f"{redact_url(s.storage.database_url)}; {feed.remaining} candles to replay"
             f"{' (resuming after the last processed candle)' if resume_after else ''}."
         )
-
 
 
 async def run_app(settings: Settings, config_path: Path | None, console: Console) -> int:

@@ -116,7 +116,8 @@ def backtest(
         str, typer.Option(help="Built-in name (sma_cross), 'module:Class' or 'file.py:Class'.")
     ],
     data: Annotated[
-        Path, typer.Option(help="Candles: CSV (time,open,high,low,close,volume; .gz ok) or Parquet.")
+        Path,
+        typer.Option(help="Candles: CSV (time,open,high,low,close,volume; .gz ok) or Parquet."),
     ],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Strategy parameter KEY=VALUE.")

@@ -5,7 +5,7 @@ from trading_bot.core.events import Event, EventType, FeedEnded, HandlerFailed
 from trading_bot.core.hub import EventHub
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ping(Event):
     type: ClassVar[EventType] = EventType.FEED_ENDED
     n: int

@@ -5,7 +5,9 @@ from trading_bot.core.model import Instrument, to_decimal
 
 
 def test_prices_round_to_tick_and_quantities_down_to_lot_step() -> None:
-    instrument = Instrument("BTC/USDT", Decimal("0.01"), Decimal("0.001"), Decimal("0.001"), Decimal(10))
+    instrument = Instrument(
+        "BTC/USDT", Decimal("0.01"), Decimal("0.001"), Decimal("0.001"), Decimal(10)
+    )
     assert instrument.round_price(Decimal("100.005")) == Decimal("100.00")
     assert instrument.round_price(Decimal("100.015")) == Decimal("100.02")
     assert instrument.round_qty(Decimal("0.0129")) == Decimal("0.012")
@@ -14,7 +16,9 @@ def test_prices_round_to_tick_and_quantities_down_to_lot_step() -> None:
 def test_order_size_problems_name_the_rule() -> None:
     instrument = Instrument("X", Decimal("0.01"), Decimal("0.001"), Decimal("0.01"), Decimal(10))
     assert "rounds to zero" in str(instrument.order_size_problem(Decimal(0), Decimal(5)))
-    assert "below the minimum 0.01" in str(instrument.order_size_problem(Decimal("0.005"), Decimal(5)))
+    assert "below the minimum 0.01" in str(
+        instrument.order_size_problem(Decimal("0.005"), Decimal(5))
+    )
     assert "notional" in str(instrument.order_size_problem(Decimal("1"), Decimal(5)))
     assert instrument.order_size_problem(Decimal("3"), Decimal(5)) is None
 

@@ -19,7 +19,9 @@ def book(*fills: Fill) -> tuple[PortfolioManager, list[PositionClosed]]:
     return portfolio, closed
 
 
-def fill(side: Side, qty: str, price: str, fee: str = "0", role: OrderRole = OrderRole.ENTRY) -> Fill:
+def fill(
+    side: Side, qty: str, price: str, fee: str = "0", role: OrderRole = OrderRole.ENTRY
+) -> Fill:
     return Fill("id", "X", side, D(qty), D(price), D(fee), 0, role, "test")
 
 

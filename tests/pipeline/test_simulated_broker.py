@@ -44,7 +44,11 @@ def test_target_fills_at_its_price_and_cancels_the_stop(make_driver: MakeDriver)
     d.candle(100, 105, 99, 104)
     d.candle(104, 112, 103, 111)
     (trade,) = [e.trade for e in d.of(PositionClosed)]
-    assert (trade.exit_reason, trade.exit_price, trade.exit_time) == ("take_profit", Decimal(110), 2 * HOUR)
+    assert (trade.exit_reason, trade.exit_price, trade.exit_time) == (
+        "take_profit",
+        Decimal(110),
+        2 * HOUR,
+    )
     assert d.pipeline.execution.open_orders() == []
 
 

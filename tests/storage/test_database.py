@@ -97,7 +97,13 @@ def test_unreachable_postgresql_error_masks_the_password() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["mysql://u:secret@host/db", "postgres://u:secret@host/db", "not a url secret"]
+    "url",
+    [
+        "mysql://u:secret@host/db",
+        "postgres://u:secret@host/db",
+        "postgresql://u:secret@host:port/db",
+        "not a url secret",
+    ],
 )
 def test_unsupported_or_malformed_url_says_what_to_write(url: str) -> None:
     with pytest.raises(StorageError) as caught:

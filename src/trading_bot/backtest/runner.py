@@ -8,9 +8,7 @@ positions are closed at the last close with exit reason `end_of_backtest`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from decimal import Decimal
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -26,37 +24,21 @@ from trading_bot.core.events import (
 )
 from trading_bot.core.model import (
     Candle,
-    Instrument,
     OrderRequest,
     OrderRole,
     OrderType,
     Side,
     Trade,
 )
-from trading_bot.core.settings import InstrumentSettings, PipelineSettings
-from trading_bot.data.files import frame_to_arrays, infer_timeframe_ms
+from trading_bot.core.settings import PipelineSettings
+from trading_bot.data.files import frame_to_arrays, infer_timeframe_ms, iter_candles
+from trading_bot.data.instruments import instrument_for
 from trading_bot.execution.simulated import SimulatedBroker
 from trading_bot.pipeline import Pipeline, build_pipeline
 from trading_bot.strategies.registry import build_strategy
 
 ProgressCallback = Callable[[int, int], None]
 END_OF_BACKTEST = "end_of_backtest"
-
-
-def price_decimals(frame: pd.DataFrame, limit: int = 8) -> int:
-    """The fewest decimals that write every price of the frame exactly (checked on a sample)."""
-    sample = frame[["open", "high", "low", "close"]].to_numpy()[:20_000].ravel()
-    for decimals in range(limit + 1):
-        scaled = sample * 10**decimals
-        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1.0, np.abs(scaled))):
-            return decimals
-    return limit
-
-
-def instrument_for(symbol: str, frame: pd.DataFrame, settings: InstrumentSettings) -> Instrument:
-    """The configured rules, with a finer tick when the data has more decimals than it allows."""
-    tick = min(settings.tick_size, Decimal(1).scaleb(-price_decimals(frame)))
-    return Instrument(symbol, tick, settings.lot_step, settings.min_qty, settings.min_notional)
 
 
 def run_backtest(
@@ -72,39 +54,35 @@ def run_backtest(
         settings, clock, strategy, instrument_for(symbol, frame, settings.instrument), None, "bt-"
     )
     recorder = _Recording(pipeline)
-    times, *ohlcv = frame_to_arrays(frame)
-    closes = ohlcv[3]
     started = time.perf_counter()
-    _replay(pipeline, clock, symbol, timeframe, times, ohlcv, progress)
-    if len(times):
-        last = Candle(symbol, timeframe, int(times[-1]), *(float(a[-1]) for a in ohlcv))
+    last = _replay(pipeline, clock, iter_candles(frame, symbol, timeframe), len(frame), progress)
+    if last is not None:
         _close_out(pipeline, last)
         recorder.equity[-1] = pipeline.portfolio.equity
     elapsed = time.perf_counter() - started
-    return _result(settings, symbol, timeframe, frame, recorder, times, closes, elapsed)
+    return _result(settings, pipeline, frame, recorder, elapsed)
 
 
 def _replay(
     pipeline: Pipeline,
     clock: SimulatedClock,
-    symbol: str,
-    timeframe: int,
-    times: np.ndarray,
-    ohlcv: list[np.ndarray],
+    candles: Iterator[Candle],
+    total: int,
     progress: ProgressCallback | None,
-) -> None:
+) -> Candle | None:
+    """Publish every candle as market data at its close time; returns the last one."""
     publish = pipeline.hub.publish
     advance = clock.advance_to
-    total = len(times)
     step = max(1, total // 200)
-    rows = zip(times.tolist(), *(a.tolist() for a in ohlcv))
-    for i, (t, o, h, low, c, v) in enumerate(rows):
-        advance(t + timeframe)
-        publish(MarketDataReceived(Candle(symbol, timeframe, t, o, h, low, c, v)))
+    candle = None
+    for i, candle in enumerate(candles):
+        advance(candle.open_time + candle.timeframe_ms)
+        publish(MarketDataReceived(candle))
         if progress is not None and i % step == 0:
             progress(i, total)
     if progress is not None:
         progress(total, total)
+    return candle
 
 
 def _close_out(pipeline: Pipeline, last: Candle) -> None:
@@ -149,23 +127,21 @@ class _Recording:
 
 def _result(
     settings: PipelineSettings,
-    symbol: str,
-    timeframe: int,
+    pipeline: Pipeline,
     frame: pd.DataFrame,
     recording: _Recording,
-    times: np.ndarray,
-    closes: np.ndarray,
     elapsed: float,
 ) -> BacktestResult:
     start_equity = settings.portfolio.starting_cash
     equity = np.asarray(recording.equity, dtype=np.float64)
     exposure = np.asarray(recording.exposure, dtype=bool)
-    params: dict[str, Any] = dict(settings.strategy.params)
+    times, *_, closes, _ = frame_to_arrays(frame)
+    strategy = pipeline.strategy
     return BacktestResult(
         strategy=settings.strategy.name,
-        params=params,
-        symbol=symbol,
-        timeframe_ms=timeframe,
+        params=strategy.params.model_dump(),
+        symbol=strategy.symbol,
+        timeframe_ms=strategy.timeframe_ms,
         bars=len(times),
         elapsed_s=elapsed,
         start_equity=start_equity,

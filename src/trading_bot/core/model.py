@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 ZERO = Decimal(0)
 
@@ -48,9 +49,11 @@ class Instrument:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Candle:
-    """One OHLCV bar. `open_time` is its start in epoch ms; `closed` is False while it forms."""
+class Candle(NamedTuple):
+    """One OHLCV bar. `open_time` is its start in epoch ms; `closed` is False while it forms.
+
+    A NamedTuple rather than a frozen dataclass: immutable too, and ten times cheaper to
+    create, which matters when a backtest makes a million of them."""
 
     symbol: str
     timeframe_ms: int
@@ -67,8 +70,7 @@ class Candle:
         return self.open_time + self.timeframe_ms
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+class Tick(NamedTuple):
     """One price update (a trade or a quote) for building candles from raw ticks."""
 
     symbol: str

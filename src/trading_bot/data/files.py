@@ -8,12 +8,14 @@ because an invented candle is a price that never traded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from trading_bot.core.model import Candle
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 COLUMNS = (*PRICE_COLUMNS, "volume")
@@ -78,6 +80,22 @@ def frame_to_arrays(
         column("close"),
         column("volume"),
     )
+
+
+def iter_candles(frame: pd.DataFrame, symbol: str, timeframe_ms: int) -> Iterator[Candle]:
+    """The frame's rows as closed candles, fast (a backtest iterates millions)."""
+    times, opens, highs, lows, closes, volumes = frame_to_arrays(frame)
+    rows = zip(
+        times.tolist(),
+        opens.tolist(),
+        highs.tolist(),
+        lows.tolist(),
+        closes.tolist(),
+        volumes.tolist(),
+        strict=True,
+    )
+    for t, o, h, low, c, v in rows:
+        yield Candle(symbol, timeframe_ms, t, o, h, low, c, v)
 
 
 def _index_ms(frame: pd.DataFrame) -> IntArray:

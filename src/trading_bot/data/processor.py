@@ -24,13 +24,13 @@ log = structlog.get_logger("trading_bot.data")
 class _Series:
     """What the processor remembers of one (symbol, timeframe)."""
 
-    __slots__ = ("forming", "history", "last_open", "targets")
+    __slots__ = ("forming", "history", "last_open", "resamplers")
 
     def __init__(self, history: int) -> None:
         self.history: deque[Candle] = deque(maxlen=history)
         self.last_open: int | None = None  # open time of the last published candle
         self.forming: Candle | None = None  # the venue's latest partial update
-        self.targets: tuple[int, ...] | None = None  # resampled timeframes this one feeds
+        self.resamplers: tuple[_Resampler, ...] | None = None  # fed by this series' candles
 
 
 class _Bucket:
@@ -70,6 +70,43 @@ class _Bucket:
         )
 
 
+class _Resampler:
+    """Builds one larger timeframe of a symbol from the closed candles of one smaller one."""
+
+    __slots__ = ("bucket", "output", "source_ms", "symbol", "timeframe_ms")
+
+    def __init__(self, symbol: str, timeframe_ms: int, source_ms: int, output: _Series) -> None:
+        self.symbol = symbol
+        self.timeframe_ms = timeframe_ms
+        self.source_ms = source_ms
+        self.output = output
+        self.bucket: _Bucket | None = None
+
+    def close_passed(self, open_time: int) -> Candle | None:
+        """The bucket a candle opening at `open_time` has moved past: complete as it is, since
+        the candles it lacks are missing."""
+        bucket = self.bucket
+        if bucket is None or open_time < bucket.open_time + self.timeframe_ms:
+            return None
+        self.bucket = None
+        return bucket.candle(self.symbol, self.timeframe_ms)
+
+    def add(self, candle: Candle) -> Candle | None:
+        """Aggregate `candle`; the resampled candle if it was the bucket's last one."""
+        bucket = self.bucket
+        if bucket is None:
+            start = candle.open_time - candle.open_time % self.timeframe_ms
+            bucket = self.bucket = _Bucket(
+                start, candle.open, candle.high, candle.low, candle.close, candle.volume
+            )
+        else:
+            bucket.add(candle.high, candle.low, candle.close, candle.volume)
+        if candle.open_time + candle.timeframe_ms < bucket.open_time + self.timeframe_ms:
+            return None
+        self.bucket = None
+        return bucket.candle(self.symbol, self.timeframe_ms)
+
+
 class DataProcessor:
     """Turns `MarketDataReceived` into `CandleDataProcessed` (and `DataGap`) events.
 
@@ -101,8 +138,7 @@ class DataProcessor:
         self._history = history
         self._series: dict[tuple[str, int], _Series] = {}
         self._tick_buckets: dict[str, _Bucket] = {}
-        self._resample_buckets: dict[tuple[str, int], _Bucket] = {}
-        self._resample_sources: dict[tuple[str, int], int] = {}
+        self._resamplers: dict[tuple[str, int], _Resampler] = {}
         self.dropped: Counter[str] = Counter()
         hub.subscribe(MarketDataReceived, self.on_market_data, Priority.DATA)
 
@@ -114,7 +150,8 @@ class DataProcessor:
         series = self._series.get((symbol, timeframe_ms))
         if series is not None and series.forming is not None:
             return series.forming
-        bucket = self._resample_buckets.get((symbol, timeframe_ms))
+        resampler = self._resamplers.get((symbol, timeframe_ms))
+        bucket = None if resampler is None else resampler.bucket
         if bucket is None and timeframe_ms == self._tick_ms:
             bucket = self._tick_buckets.get(symbol)
         return None if bucket is None else bucket.candle(symbol, timeframe_ms, closed=False)
@@ -173,23 +210,23 @@ class DataProcessor:
         series.forming = candle
 
     def _on_closed(self, candle: Candle) -> None:
-        """A closed candle from the feed or from ticks: publish it, then resample it."""
+        """A closed candle from the feed or from ticks: publish it, and resample it."""
         series = self._series_of(candle.symbol, candle.timeframe_ms)
         if not self._admit(series, candle):
             return
-        targets = series.targets
-        if targets is None:
-            targets = series.targets = self._claim_targets(candle.symbol, candle.timeframe_ms)
-        if not targets:
-            self._publish(series, candle)
-            return
-        # A bucket this candle has moved past is complete as it is (candles were missing), and
-        # it closed before this candle did: publish it first.
-        for target in targets:
-            self._close_passed_bucket(candle, target)
+        resamplers = series.resamplers
+        if resamplers is None:
+            resamplers = series.resamplers = self._claim_resamplers(candle)
+        # A larger candle this one has moved past closed before this one did: publish it first.
+        for resampler in resamplers:
+            passed = resampler.close_passed(candle.open_time)
+            if passed is not None:
+                self._emit(resampler.output, passed)
         self._publish(series, candle)
-        for target in targets:
-            self._aggregate(candle, target)
+        for resampler in resamplers:
+            completed = resampler.add(candle)
+            if completed is not None:
+                self._emit(resampler.output, completed)
 
     def _admit(self, series: _Series, candle: Candle) -> bool:
         last = series.last_open
@@ -217,42 +254,24 @@ class DataProcessor:
 
     # -- resampling --------------------------------------------------------------------------
 
-    def _claim_targets(self, symbol: str, timeframe_ms: int) -> tuple[int, ...]:
-        """The resampled timeframes built from this one: multiples of it not already built from
-        another timeframe of the symbol (which would count every trade twice)."""
-        targets = []
+    def _claim_resamplers(self, candle: Candle) -> tuple[_Resampler, ...]:
+        """The resamplers fed by this candle's series: for each multiple of its timeframe, unless
+        another timeframe of the symbol feeds it already (which would count every trade twice)."""
+        symbol, source = candle.symbol, candle.timeframe_ms
+        claimed = []
         for target in self._resample_to:
-            if target > timeframe_ms and target % timeframe_ms == 0:
-                source = self._resample_sources.setdefault((symbol, target), timeframe_ms)
-                if source == timeframe_ms:
-                    targets.append(target)
-        return tuple(targets)
+            if target > source and target % source == 0:
+                resampler = self._resamplers.get((symbol, target))
+                if resampler is None:
+                    output = self._series_of(symbol, target)
+                    resampler = _Resampler(symbol, target, source, output)
+                    self._resamplers[symbol, target] = resampler
+                if resampler.source_ms == source:
+                    claimed.append(resampler)
+        return tuple(claimed)
 
-    def _close_passed_bucket(self, candle: Candle, target: int) -> None:
-        key = (candle.symbol, target)
-        bucket = self._resample_buckets.get(key)
-        if bucket is not None and candle.open_time >= bucket.open_time + target:
-            del self._resample_buckets[key]
-            self._emit(bucket.candle(candle.symbol, target))
-
-    def _aggregate(self, candle: Candle, target: int) -> None:
-        key = (candle.symbol, target)
-        bucket = self._resample_buckets.get(key)
-        if bucket is None:
-            start = candle.open_time - candle.open_time % target
-            bucket = _Bucket(
-                start, candle.open, candle.high, candle.low, candle.close, candle.volume
-            )
-            self._resample_buckets[key] = bucket
-        else:
-            bucket.add(candle.high, candle.low, candle.close, candle.volume)
-        if candle.open_time + candle.timeframe_ms >= bucket.open_time + target:
-            del self._resample_buckets[key]
-            self._emit(bucket.candle(candle.symbol, target))
-
-    def _emit(self, candle: Candle) -> None:
+    def _emit(self, series: _Series, candle: Candle) -> None:
         """Publish a resampled candle, with the same exactly-once bookkeeping as any other."""
-        series = self._series_of(candle.symbol, candle.timeframe_ms)
         if self._admit(series, candle):
             self._publish(series, candle)
 

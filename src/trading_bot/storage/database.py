@@ -39,8 +39,8 @@ class Database:
     def __init__(self, url: str) -> None:
         try:
             given = make_url(url)
-        except ArgumentError:
-            # The parser's message repeats the URL, which may hold a password.
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            # The parser's message may repeat the URL, password included.
             raise StorageError(
                 f"the database URL is not valid: write it like {_URL_EXAMPLES}"
             ) from None

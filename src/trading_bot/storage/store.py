@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from trading_bot.core.model import Order, OrderStatus, Position, Trade
+from trading_bot.core.model import Fill, Order, OrderStatus, Position, Trade
 from trading_bot.storage.batch import RecordBatch
 from trading_bot.storage.database import Database
 from trading_bot.storage.schema import (
@@ -78,6 +78,14 @@ class StateStore:
         with self._database.connect() as connection:
             rows = connection.execute(query.limit(limit)).all()
         return [_domain(Trade, row) for row in reversed(rows)]
+
+    def load_fills(self) -> list[Fill]:
+        """Every fill, in the order it was saved."""
+        with self._database.connect() as connection:
+            return [
+                _domain(Fill, row)
+                for row in connection.execute(select(FillRow).order_by(FillRow.id))
+            ]
 
     def load_equity(self) -> list[tuple[int, float, float]]:
         """(time, equity, cash), oldest first."""

@@ -18,7 +18,7 @@ from trading_bot.core.clock import SimulatedClock
 from trading_bot.core.events import FeedEnded, MarketDataReceived
 from trading_bot.core.hub import EventHub
 from trading_bot.core.model import Candle
-from trading_bot.data.files import frame_to_arrays
+from trading_bot.data.files import frame_to_arrays, iter_candles
 
 log = structlog.get_logger("trading_bot.replay")
 
@@ -45,7 +45,6 @@ class ReplayFeed:
         first = 0 if resume_after is None else int(np.searchsorted(times, resume_after, "right"))
         self.frame = frame.iloc[first:]
         self.delivered = 0
-        self.finished = asyncio.Event()
 
     @property
     def remaining(self) -> int:
@@ -53,17 +52,8 @@ class ReplayFeed:
 
     async def run(self) -> None:
         """Publish every candle, pacing `speed` candles per second; then stay finished."""
-        times, opens, highs, lows, closes, volumes = frame_to_arrays(self.frame)
-        rows = zip(
-            times.tolist(),
-            opens.tolist(),
-            highs.tolist(),
-            lows.tolist(),
-            closes.tolist(),
-            volumes.tolist(),
-        )
-        for t, o, h, low, c, v in rows:
-            final = Candle(self.symbol, self.timeframe_ms, t, o, h, low, c, v)
+        for final in iter_candles(self.frame, self.symbol, self.timeframe_ms):
+            t = final.open_time
             for k, update in enumerate(self._partials(final), start=1):
                 self.clock.advance_to(t + self.timeframe_ms * k // self.updates_per_candle)
                 self.hub.publish(MarketDataReceived(update))
@@ -72,7 +62,6 @@ class ReplayFeed:
             self.delivered += 1
             await asyncio.sleep(self.delay)
         self.hub.publish(FeedEnded(f"replay {self.symbol}", self.clock.now_ms()))
-        self.finished.set()
 
     def _partials(self, final: Candle) -> Iterator[Candle]:
         """Forming-candle updates that converge on the final candle: the range grows toward the

@@ -32,8 +32,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError,
@@ -167,7 +167,7 @@ def backtest(
         )
         frame = load_candles(data)
         name = symbol or data.name.split(".")[0]
-        with _progress(f"backtest {strategy} on {data.name}") as advance:
+        with _progress(f"backtest {strategy} on {data.name}", len(frame)) as advance:
             result = run_backtest(frame, pipeline, name, advance)
     print_summary(result, console)
     if json_out is not None:
@@ -179,7 +179,7 @@ def backtest(
 
 
 @contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+def _progress(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -188,7 +188,7 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
         console=errors,
         transient=True,
     ) as progress:
-        task = progress.add_task(label, total=None)
+        task = progress.add_task(label, total=total)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)

@@ -211,7 +211,9 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_unknown_extension(tmp_path: Path, name: str) -> None:
     path = _write(tmp_path / name, HEADER + GOOD_ROW)
 
-    with pytest.raises(DataFileError, match=r"unknown file type; name it .csv, .csv.gz or .parquet"):
+    with pytest.raises(
+        DataFileError, match=r"unknown file type; name it .csv, .csv.gz or .parquet"
+    ):
         load_candles(path)
     with pytest.raises(DataFileError, match=r"unknown file type"):
         save_candles(pd.DataFrame(), path)

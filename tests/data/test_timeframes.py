@@ -35,7 +35,8 @@ def test_parse_accepts_any_count_and_surrounding_spaces() -> None:
 
 
 @pytest.mark.parametrize(
-    ("ms", "text"), [(5_400_000, "90m"), (90_000, "90s"), (172_800_000, "2d"), (1_209_600_000, "2w")]
+    ("ms", "text"),
+    [(5_400_000, "90m"), (90_000, "90s"), (172_800_000, "2d"), (1_209_600_000, "2w")],
 )
 def test_format_uses_the_largest_unit_that_divides_exactly(ms: int, text: str) -> None:
     assert format_timeframe(ms) == text

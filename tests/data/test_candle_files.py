@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trading_bot.core.model import Candle
 from trading_bot.data.files import (
     DataFileError,
     frame_to_arrays,
     infer_timeframe_ms,
+    iter_candles,
     load_candles,
     save_candles,
 )
@@ -32,9 +34,9 @@ REAL_FILES = [
 
 @pytest.mark.parametrize(("name", "rows", "timeframe_ms", "first_day", "extra"), REAL_FILES)
 def test_loads_each_real_file_in_the_common_frame_shape(
-    data_dir: Path, name: str, rows: int, timeframe_ms: int, first_day: str, extra: list[str]
+    shared_data: Path, name: str, rows: int, timeframe_ms: int, first_day: str, extra: list[str]
 ) -> None:
-    frame = load_candles(data_dir / name)
+    frame = load_candles(shared_data / name)
 
     assert len(frame) == rows
     assert list(frame.columns) == ["open", "high", "low", "close", "volume", *extra]
@@ -50,8 +52,8 @@ def test_loads_each_real_file_in_the_common_frame_shape(
     assert span > rows
 
 
-def test_real_prices_come_through_unchanged(data_dir: Path) -> None:
-    frame = load_candles(data_dir / "oanda-EURUSD-1h.csv.gz")
+def test_real_prices_come_through_unchanged(shared_data: Path) -> None:
+    frame = load_candles(shared_data / "oanda-EURUSD-1h.csv.gz")
 
     first = frame.iloc[0]
     assert frame.index[0] == pd.Timestamp("2007-01-01T21:00:00Z")
@@ -59,8 +61,8 @@ def test_real_prices_come_through_unchanged(data_dir: Path) -> None:
     assert first.volume == 0.0 and first.spread == 0.001
 
 
-def test_frame_to_arrays_gives_epoch_ms_and_float_columns(data_dir: Path) -> None:
-    frame = load_candles(data_dir / "binance-BTCUSDT-5m.csv.gz")
+def test_frame_to_arrays_gives_epoch_ms_and_float_columns(shared_data: Path) -> None:
+    frame = load_candles(shared_data / "binance-BTCUSDT-5m.csv.gz")
 
     times, open_, high, low, close, volume = frame_to_arrays(frame)
 
@@ -71,9 +73,22 @@ def test_frame_to_arrays_gives_epoch_ms_and_float_columns(data_dir: Path) -> Non
         np.testing.assert_array_equal(array, frame[column].to_numpy())
 
 
+def test_iter_candles_yields_each_row_as_a_closed_candle(shared_data: Path) -> None:
+    frame = load_candles(shared_data / "mt5-EURUSD-15m.csv.gz")
+
+    candles = list(iter_candles(frame, "EURUSD", 900_000))
+
+    assert len(candles) == len(frame)
+    assert candles[0] == Candle(
+        "EURUSD", 900_000, 1_665_360_000_000, 0.97312, 0.97369, 0.97312, 0.97357, 60.0
+    )
+    assert all(c.closed for c in candles)
+    assert [c.open_time for c in candles] == frame_to_arrays(frame)[0].tolist()
+
+
 @pytest.mark.parametrize("name", ["copy.csv", "copy.csv.gz", "copy.parquet"])
-def test_save_then_load_gives_the_same_frame(data_dir: Path, tmp_path: Path, name: str) -> None:
-    original = load_candles(data_dir / "oanda-EURUSD-1h.csv.gz").iloc[:2_000]
+def test_save_then_load_gives_the_same_frame(shared_data: Path, tmp_path: Path, name: str) -> None:
+    original = load_candles(shared_data / "oanda-EURUSD-1h.csv.gz").iloc[:2_000]
 
     save_candles(original, tmp_path / name)
 

@@ -312,8 +312,8 @@ def _with_gaps(candles: list[Candle]) -> list[Event]:
 # -- resampling ---------------------------------------------------------------------------------
 
 
-def test_resampling_a_real_minute_file_to_hours_equals_pandas(data_dir: Path) -> None:
-    frame = load_candles(data_dir / "histdata-EURUSD-1m.csv.gz")
+def test_resampling_a_real_minute_file_to_hours_equals_pandas(shared_data: Path) -> None:
+    frame = load_candles(shared_data / "histdata-EURUSD-1m.csv.gz")
     hub, processor, recorder = setup(resample_to=[HOUR])
 
     for t, o, h, low, c, v in zip(*(a.tolist() for a in frame_to_arrays(frame)), strict=True):

@@ -248,9 +248,9 @@ class DataProcessor:
             series.forming = None
         self._hub.publish(CandleDataProcessed(candle))
 
-    def _drop_invalid(self, candle: Candle) -> None:
+    def _drop_invalid(self, data: Candle | Tick) -> None:
         self.dropped["invalid"] += 1
-        log.warning("invalid candle dropped", candle=candle)
+        log.warning("impossible market data dropped", data=data)
 
     # -- resampling --------------------------------------------------------------------------
 
@@ -284,8 +284,7 @@ class DataProcessor:
             return
         price = tick.price
         if not (0 < price < math.inf and tick.volume >= 0):
-            self.dropped["invalid"] += 1
-            log.warning("invalid tick dropped", tick=tick)
+            self._drop_invalid(tick)
             return
         start = tick.time - tick.time % timeframe
         bucket = self._tick_buckets.get(tick.symbol)

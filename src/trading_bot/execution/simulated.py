@@ -13,6 +13,9 @@ A fill's time is the open time of the candle whose price filled it.
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
+
 from trading_bot.core.clock import Clock
 from trading_bot.core.events import (
     CandleDataProcessed,
@@ -120,6 +123,33 @@ class SimulatedBroker:
             self._fill(order, candle, min(level, candle.open))
         elif not buy and candle.high >= level:
             self._fill(order, candle, max(level, candle.open))
+
+    def next_possible_fill(
+        self,
+        symbol: str,
+        highs: npt.NDArray[np.float64],
+        lows: npt.NDArray[np.float64],
+        start: int,
+        stop: int,
+    ) -> int:
+        """The first candle index in [start, stop) at which a pending order of `symbol` could
+        fill (by the rules of `_match`), or `stop`: backtests skip the candles before it."""
+        first = stop
+        for order in self.pending.values():
+            if order.symbol != symbol:
+                continue
+            if order.type is OrderType.MARKET or order.price is None:
+                return start
+            level = float(order.price)
+            buy = order.side is Side.BUY
+            if buy is (order.type is OrderType.STOP):
+                touched = highs[start:first] >= level
+            else:
+                touched = lows[start:first] <= level
+            hit = int(touched.argmax()) if len(touched) else 0
+            if len(touched) and touched[hit]:
+                first = start + hit
+        return first
 
     def _slipped(self, price: float, buy: bool) -> float:
         return price * (1 + self.slippage) if buy else price * (1 - self.slippage)

@@ -10,6 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from trading_bot.core.clock import Clock
 from trading_bot.core.events import (
     CandleDataProcessed,
@@ -86,6 +89,20 @@ class PortfolioManager:
         if position is not None:
             position.last_price = candle.close
         self.hub.publish(EquityUpdated(candle.close_time, self.equity, self._cash_f))
+
+    def mark_span(self, symbol: str, closes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Equity after each of these consecutive closes of `symbol`, with no fill between
+        them: exactly the values `EquityUpdated` would carry, vectorized for backtests."""
+        last = self._last_price
+        others = self._cash_f + sum(
+            q * last.get(s, 0.0) for s, q in self._open_qty_f.items() if s != symbol
+        )
+        equity = others + self._open_qty_f.get(symbol, 0.0) * closes
+        last[symbol] = float(closes[-1])
+        position = self.positions.get(symbol)
+        if position is not None:
+            position.last_price = last[symbol]
+        return equity
 
     def _on_fill(self, event: OrderFilled) -> None:
         fill = event.fill

@@ -11,6 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import structlog
 
 from trading_bot.core.clock import DAY_MS, Clock, day_start_ms, ms_to_iso
@@ -100,20 +102,42 @@ class RiskManager:
         day = day_start_ms(event.time)
         if day != self.day_start:
             self.day_start, self.day_start_equity = day, event.equity
+        floor = self._daily_floor(event.time)
+        if floor is not None and event.equity <= floor:
+            self._trip_daily_loss(event.time, event.equity)
+
+    def observe_equity(self, times: npt.NDArray[np.int64], equity: npt.NDArray[np.float64]) -> None:
+        """The same as one `EquityUpdated` per (time, equity), vectorized for backtests."""
+        days = times - times % DAY_MS
+        starts = [0, *(np.flatnonzero(days[1:] != days[:-1]) + 1).tolist()]
+        for start, end in zip(starts, [*starts[1:], len(times)], strict=True):
+            day = int(days[start])
+            if day != self.day_start:
+                self.day_start, self.day_start_equity = day, float(equity[start])
+            floor = self._daily_floor(int(times[start]))
+            if floor is None:
+                continue
+            breached = np.flatnonzero(equity[start:end] <= floor)
+            if len(breached):
+                at = start + int(breached[0])
+                self._trip_daily_loss(int(times[at]), float(equity[at]))
+
+    def _daily_floor(self, now: int) -> float | None:
+        """Equity at or below which the kill switch fires now; None when it cannot fire."""
         limit = self.settings.max_daily_loss_pct
-        if limit is None or self._halted(event.time):
-            return
-        floor = self.day_start_equity * (1 - limit / 100)
-        if event.equity <= floor:
-            self.halted_until = day + DAY_MS
-            detail = (
-                f"equity {event.equity:.2f} fell {limit}% below the day's start "
-                f"{self.day_start_equity:.2f}: no new entries until {ms_to_iso(day + DAY_MS)}"
-            )
-            log.warning("daily loss limit hit", detail=detail)
-            self.hub.publish(
-                RiskLimitHit("max_daily_loss", detail, event.time, until=self.halted_until)
-            )
+        if limit is None or self._halted(now):
+            return None
+        return self.day_start_equity * (1 - limit / 100)
+
+    def _trip_daily_loss(self, time: int, equity: float) -> None:
+        day_end = day_start_ms(time) + DAY_MS
+        self.halted_until = day_end
+        detail = (
+            f"equity {equity:.2f} fell {self.settings.max_daily_loss_pct}% below the day's "
+            f"start {self.day_start_equity:.2f}: no new entries until {ms_to_iso(day_end)}"
+        )
+        log.warning("daily loss limit hit", detail=detail)
+        self.hub.publish(RiskLimitHit("max_daily_loss", detail, time, until=day_end))
 
     def _halted(self, now: int) -> bool:
         return self.halted_until is not None and now < self.halted_until

@@ -10,6 +10,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
 import structlog
 from pydantic import BaseModel, ConfigDict
 
@@ -40,11 +43,26 @@ class Strategy(ABC):
         self.params = params
         self.symbol = symbol
         self.timeframe_ms = timeframe_ms
-        self.position: Direction = Direction.FLAT
+        self.portfolio: PortfolioView | None = None
+
+    @property
+    def position(self) -> Direction:
+        """What this strategy's symbol holds now (looked up only when a strategy asks)."""
+        position = self.portfolio.position(self.symbol) if self.portfolio is not None else None
+        return position.direction if position is not None else Direction.FLAT
 
     @abstractmethod
     def on_candle(self, candle: Candle) -> Signal | None:
         """React to one closed candle of this strategy's symbol and timeframe."""
+
+    def batch_signals(self, frame: pd.DataFrame) -> dict[int, Signal] | None:
+        """The vectorized form: every signal `on_candle` would give over a whole candle frame,
+        keyed by candle open time (ms), or None when the strategy has no such form.
+
+        Backtests use it to skip the candles on which nothing happens; it must agree with
+        `on_candle` bar for bar (test it), and may not depend on the position held.
+        """
+        return None
 
     def state(self) -> dict[str, Any]:
         return {}
@@ -55,13 +73,15 @@ class Strategy(ABC):
 
 class StrategyHost:
     """Feeds closed candles to a strategy, fenced: an exception in user code is logged and
-    counted, and the pipeline goes on."""
+    counted, and the pipeline goes on. With `precomputed` signals (a backtest of a strategy's
+    batch form) it publishes those instead of calling the strategy."""
 
     def __init__(self, hub: EventHub, strategy: Strategy, portfolio: PortfolioView) -> None:
         self.hub = hub
         self.strategy = strategy
-        self.portfolio = portfolio
+        strategy.portfolio = portfolio
         self.errors = 0
+        self.precomputed: dict[int, Signal] | None = None
         hub.subscribe(CandleDataProcessed, self._on_candle, Priority.STRATEGY)
 
     def _on_candle(self, event: CandleDataProcessed) -> None:
@@ -69,8 +89,11 @@ class StrategyHost:
         strategy = self.strategy
         if candle.symbol != strategy.symbol or candle.timeframe_ms != strategy.timeframe_ms:
             return
-        position = self.portfolio.position(candle.symbol)
-        strategy.position = position.direction if position is not None else Direction.FLAT
+        if self.precomputed is not None:
+            signal = self.precomputed.get(candle.open_time)
+            if signal is not None:
+                self.hub.publish(TradingSignalGenerated(signal))
+            return
         try:
             signal = strategy.on_candle(candle)
         except Exception as exc:
@@ -85,3 +108,8 @@ class StrategyHost:
             return
         if signal is not None:
             self.hub.publish(TradingSignalGenerated(signal))
+
+
+def frame_open_times(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Candle open times (epoch ms) of a frame's UTC index: the keys of `batch_signals`."""
+    return pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[ms]").astype(np.int64)

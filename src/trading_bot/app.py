@@ -167,13 +167,13 @@ class TradingApp:
             replay.updates_per_candle,
             resume_after,
         )
-        self._announce(resume_after)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR1, self.pipeline.risk.pause, "SIGUSR1")
         loop.add_signal_handler(signal.SIGUSR2, self.pipeline.risk.resume)
+        self._announce(resume_after)  # after the handlers: a signal may follow at once
         tasks = [
             asyncio.create_task(self.feed.run(), name="replay-feed"),
             asyncio.create_task(self._flush_forever(), name="storage-flush"),
@@ -205,7 +205,13 @@ class TradingApp:
             log.error("saving state at shutdown took too long; the last flush may be missing")
         self.database.close()
         equity = self.pipeline.portfolio.equity
-        log_action("bot stopped", equity=round(equity, 2))
+        hub = self.pipeline.hub
+        log_action(
+            "bot stopped",
+            equity=round(equity, 2),
+            events=dict(hub.published),
+            handler_failures=sum(hub.failures.values()),
+        )
         self.console.print(f"Stopped. Equity {equity:,.2f}; state saved.")
 
     def _close_positions(self) -> None:

@@ -24,6 +24,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from trading_bot.config import ConfigError, LoggingSettings, Redactor
 
 AUDIT_LOGGER = "trading_bot.audit"
+CHATTY_LIBRARIES = ("alembic", "asyncio")
 _HANDLER_PREFIX = "trading_bot."  # names the handlers configure_logging owns and replaces
 
 _audit = structlog.stdlib.get_logger(AUDIT_LOGGER)
@@ -146,6 +147,8 @@ def configure_logging(settings: LoggingSettings, secrets: Iterable[str] = ()) ->
     audit = logging.getLogger(AUDIT_LOGGER)
     _replace_handlers(audit, audit_outputs)
     audit.setLevel(min(level, logging.INFO))  # the audit file stays complete at any level
+    for chatty in CHATTY_LIBRARIES:  # their INFO lines say nothing a trader needs
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
 
     structlog.configure(
         processors=[

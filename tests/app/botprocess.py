@@ -65,11 +65,17 @@ class BotProcess:
         return "".join(self.lines)
 
 
-def write_config(path: Path, tmp: Path, candles: int, speed: float, seed: int = 3) -> Path:
+def write_config(
+    path: Path, tmp: Path, candles: int, speed: float, seed: int = 3, bot: str = "", risk: str = ""
+) -> Path:
     path.write_text(
         f"""
 [bot]
 mode = "paper"
+{bot}
+
+[risk]
+{risk}
 
 [replay]
 data = "synthetic"

@@ -16,11 +16,11 @@ from trading_bot.config import (
     SecretsSection,
     Settings,
     load_settings,
-    redact_url,
     secret_values,
     settings_summary,
 )
 from trading_bot.core.settings import PipelineSettings, RiskSettings
+from trading_bot.redaction import redact_url
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "config.toml"
 SECRET = "s3cr3t-t0ken-value"

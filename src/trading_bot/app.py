@@ -21,7 +21,6 @@ from trading_bot.config import (
     ReplaySettings,
     Settings,
     load_settings,
-    redact_url,
     secret_values,
 )
 from trading_bot.core.clock import SimulatedClock, datetime_to_ms
@@ -35,6 +34,7 @@ from trading_bot.execution.simulated import SimulatedBroker
 from trading_bot.logs import configure_logging, log_action
 from trading_bot.notify.console import ConsoleNotifier
 from trading_bot.pipeline import Pipeline, build_pipeline
+from trading_bot.redaction import redact_url
 from trading_bot.storage import Database, Recorder, StateStore
 from trading_bot.strategies.registry import build_strategy
 from trading_bot.venues.replay import ReplayFeed

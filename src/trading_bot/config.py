@@ -12,7 +12,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,10 +48,10 @@ from trading_bot.core.settings import (
     Section,
     StrategySettings,
 )
+from trading_bot.redaction import MASK, Redactor, is_sensitive_key, redact_url, url_passwords
 
 ENV_PREFIX = "TRADING_BOT_"
 ENV_NESTED_DELIMITER = "__"
-MASK = "***"
 
 
 class ConfigError(Exception):
@@ -60,58 +60,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-# --- redaction -------------------------------------------------------------------------------
-
-_URL_PASSWORD = re.compile(
-    r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^/\s]*)@", re.I
-)
-_SENSITIVE_KEY = re.compile(r"token|secret|passw|api[_-]?key|webhook", re.I)
-
-
-def redact_url(url: str) -> str:
-    """Mask the password of every `scheme://user:password@` URL in `url` (or any text)."""
-    return _URL_PASSWORD.sub(rf"\g<head>{MASK}@", url)
-
-
-def is_sensitive_key(name: str) -> bool:
-    """Whether a value under `name` is a secret whatever it holds (`*_file` keys hold paths)."""
-    return bool(_SENSITIVE_KEY.search(name)) and not name.endswith("_file")
-
-
-class Redactor:
-    """Masks secrets wherever they appear: known secret strings, sensitive keys, URL passwords.
-
-    Shared by the logs, the effective-configuration summary and anything else shown to people.
-    """
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        known = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
-        self._known = re.compile("|".join(map(re.escape, known))) if known else None
-
-    def text(self, text: str) -> str:
-        if self._known is not None:
-            text = self._known.sub(MASK, text)
-        return redact_url(text)
-
-    def value(self, value: Any, key: str = "") -> Any:
-        """A copy of `value` safe to show; containers are walked, other objects checked as text."""
-        if value is None or isinstance(value, bool):
-            return value
-        if is_sensitive_key(key):
-            return MASK
-        if isinstance(value, int | float):
-            return value
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, Mapping):
-            return {k: self.value(v, str(k)) for k, v in value.items()}
-        if isinstance(value, list | tuple | set | frozenset):
-            return [self.value(item) for item in value]
-        shown = str(value)
-        masked = self.text(shown)
-        return value if masked == shown else masked
 
 
 # --- secrets from files ----------------------------------------------------------------------
@@ -189,7 +137,7 @@ def secret_values(settings: BaseModel) -> list[str]:
         elif isinstance(value, SecretStr):
             found.append(value.get_secret_value())
         elif isinstance(value, str):
-            found += [match["password"] for match in _URL_PASSWORD.finditer(value)]
+            found += url_passwords(value)
     return [secret for secret in found if secret]
 
 

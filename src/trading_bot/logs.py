@@ -21,7 +21,8 @@ import structlog
 from structlog.stdlib import ProcessorFormatter
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from trading_bot.config import ConfigError, LoggingSettings, Redactor
+from trading_bot.config import ConfigError, LoggingSettings
+from trading_bot.redaction import Redactor
 
 AUDIT_LOGGER = "trading_bot.audit"
 CHATTY_LIBRARIES = ("alembic", "asyncio")

@@ -32,6 +32,7 @@ from trading_bot.data.synthetic import generate_candles
 from trading_bot.data.timeframes import format_timeframe, parse_timeframe
 from trading_bot.execution.simulated import SimulatedBroker
 from trading_bot.logs import configure_logging, log_action
+from trading_bot.notify.audit import AuditTrail
 from trading_bot.notify.console import ConsoleNotifier
 from trading_bot.pipeline import Pipeline, build_pipeline
 from trading_bot.redaction import redact_url
@@ -86,6 +87,7 @@ class TradingApp:
         self.database = Database(settings.storage.database_url)
         self.store = StateStore(self.database)
         self.notifier = ConsoleNotifier(self.pipeline.hub, console)
+        AuditTrail(self.pipeline.hub)
         self.feed: ReplayFeed | None = None
         self.recorder: Recorder | None = None
 
@@ -209,7 +211,7 @@ class TradingApp:
         log_action(
             "bot stopped",
             equity=round(equity, 2),
-            events=dict(hub.published),
+            events={str(kind): n for kind, n in hub.published.items()},
             handler_failures=sum(hub.failures.values()),
         )
         self.console.print(f"Stopped. Equity {equity:,.2f}; state saved.")

@@ -25,10 +25,12 @@ from trading_bot.config import ConfigError, LoggingSettings
 from trading_bot.redaction import Redactor
 
 AUDIT_LOGGER = "trading_bot.audit"
+ORDER_AUDIT_LOGGER = AUDIT_LOGGER + ".orders"
 CHATTY_LIBRARIES = ("alembic", "asyncio")
 _HANDLER_PREFIX = "trading_bot."  # names the handlers configure_logging owns and replaces
 
 _audit = structlog.stdlib.get_logger(AUDIT_LOGGER)
+_order_audit = structlog.stdlib.get_logger(ORDER_AUDIT_LOGGER)
 
 # Run on our events and on foreign `logging` records alike, before any output-specific step.
 _SHARED: list[Processor] = [
@@ -105,7 +107,13 @@ def _console_handler(settings: LoggingSettings, redactor: Redactor) -> logging.H
     )
     handler.set_name(_HANDLER_PREFIX + "console")
     handler.setFormatter(_formatter(renderer, redactor))
+    if settings.console_format == "pretty":
+        handler.addFilter(_not_routine_order_flow)
     return handler
+
+
+def _not_routine_order_flow(record: logging.LogRecord) -> bool:
+    return record.name != ORDER_AUDIT_LOGGER or record.levelno >= logging.WARNING
 
 
 def _replace_handlers(logger: logging.Logger, handlers: list[logging.Handler]) -> None:
@@ -168,6 +176,12 @@ def configure_logging(settings: LoggingSettings, secrets: Iterable[str] = ()) ->
 def log_action(action: str, **fields: Any) -> None:
     """Record what the bot or a person did (order sent, kill switch, reload) in the audit trail."""
     _audit.info(action, **fields)
+
+
+def log_order_action(action: str, **fields: Any) -> None:
+    """Like `log_action`, for the order flow (submitted, filled, canceled): kept off the
+    pretty console, which the console notifier already tells, but in every file."""
+    _order_audit.info(action, **fields)
 
 
 def log_error(error: str | BaseException, **context: Any) -> None:

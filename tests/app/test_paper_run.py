@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -39,7 +40,16 @@ async def test_paper_run_on_the_replay_trades_exactly_like_the_backtest(tmp_path
     assert backtest[-1].exit_reason == "end_of_backtest"
     assert len(paper) > 20
     assert paper == backtest[:-1]
-    assert bot.output.count("TRADE") == len(paper)
+    assert bot.output.count(" TRADE ") == len(paper)
+    # The audit trail has every fill; the console leaves the routine order flow to the notifier.
+    audit = [
+        json.loads(line)
+        for line in (tmp_path / "logs" / "audit.jsonl").read_text().split("\n")
+        if line
+    ]
+    filled = [entry for entry in audit if entry["event"] == "order filled"]
+    assert len(filled) == len(stored(tmp_path).load_fills()) == bot.output.count(" FILL ")
+    assert "order filled" not in bot.output
 
 
 async def test_restart_continues_positions_equity_and_paused_state(tmp_path: Path) -> None:

@@ -18,6 +18,14 @@ from plotly.subplots import make_subplots
 
 from trading_bot.backtest.metrics import drawdown_pct
 from trading_bot.backtest.result import SYNTHETIC_LABEL, BacktestResult
+from trading_bot.backtest.summary import (
+    LAST_TRADES,
+    duration,
+    format_pnl,
+    format_price,
+    price_decimals,
+    short_time,
+)
 from trading_bot.core.model import Direction, Trade
 
 MAX_POINTS = 10_000
@@ -28,21 +36,54 @@ _ENTRY_MARKERS = (
     (Direction.LONG, "triangle-up", "#16a34a"),
     (Direction.SHORT, "triangle-down", "#dc2626"),
 )
+_PRICE_COLOUR = "#2563eb"
+_EQUITY_COLOUR = "#0f766e"
+_DRAWDOWN_COLOUR = "#dc2626"
+_MARKER_SIZES = ((100, 11, 9), (1_000, 8, 6))
+"""(most trades, entry size, exit size): markers shrink as trades crowd the price line."""
+_CROWDED_MARKERS = (6, 5)
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2937; }
-h1 { font-size: 1.3rem; margin: 0 0 0.8rem; }
+h1 { font-size: 1.3rem; margin: 0 0 0.4rem; overflow-wrap: anywhere; }
+h2 { font-size: 1.05rem; margin: 1.2rem 0 0.4rem; }
 .synthetic { background: #dc2626; color: #fff; padding: 0.1rem 0.5rem; border-radius: 0.25rem;
-             margin-left: 0.6rem; font-size: 0.95rem; }
-table.metrics { border-collapse: collapse; font-size: 0.9rem; }
-table.metrics td { padding: 0.15rem 1.2rem 0.15rem 0; }
-table.metrics td:nth-child(even) { text-align: right; font-variant-numeric: tabular-nums; }
+             margin-left: 0.6rem; font-size: 0.95rem; white-space: nowrap; }
+p.synthetic-note { color: #b91c1c; margin: 0 0 0.8rem; font-size: 0.9rem; }
+dl.metrics { display: grid; grid-template-columns: repeat(auto-fill, minmax(8.5rem, 1fr));
+             gap: 0.5rem; margin: 0.8rem 0; max-width: 72rem; }
+dl.metrics div { background: #f3f4f6; border-radius: 0.35rem; padding: 0.35rem 0.6rem; }
+dl.metrics div.period { grid-column: span 2; }
+dl.metrics dt { font-size: 0.75rem; color: #6b7280; }
+dl.metrics dd { margin: 0.1rem 0 0; font-size: 1rem; font-weight: 600;
+                font-variant-numeric: tabular-nums; }
+dl.metrics dd.up { color: #15803d; }
+dl.metrics dd.down { color: #b91c1c; }
+p.hint { font-size: 0.8rem; color: #6b7280; margin: 0; }
+.trades-wrap { overflow-x: auto; }
+table.trades { border-collapse: collapse; font-size: 0.85rem; font-variant-numeric: tabular-nums;
+               white-space: nowrap; }
+table.trades th, table.trades td { padding: 0.2rem 0.6rem; text-align: right; }
+table.trades th { border-bottom: 1px solid #d1d5db; font-weight: 600; }
+table.trades .text { text-align: left; }
+table.trades td.up { color: #15803d; }
+table.trades td.down { color: #b91c1c; }
+@media (max-width: 600px) {
+  body { margin: 0.75rem; }
+  h1 { font-size: 1.1rem; }
+  dl.metrics { grid-template-columns: 1fr 1fr; gap: 0.35rem; }
+}
 """
+_PLOT_CONFIG = {
+    "responsive": True,
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+}
 
 
 def write_html_report(result: BacktestResult, path: Path) -> None:
     plot = _figure(result).to_html(
-        full_html=False, include_plotlyjs=True, config={"responsive": True}
+        full_html=False, include_plotlyjs=True, config=_PLOT_CONFIG, default_width="100%"
     )
     path.write_text(_page(result, plot), encoding="utf-8")
 
@@ -76,49 +117,108 @@ def _figure(result: BacktestResult) -> go.Figure:
     )
     # Epoch ms as float64 on a date axis: plotly writes float arrays compactly (base64).
     times = result.times.astype(np.float64)
+    drawdown = drawdown_pct(result.equity, result.start_equity)
     lines = (
-        ("close", result.close, 1),
-        ("equity", result.equity, 2),
-        ("drawdown %", drawdown_pct(result.equity, result.start_equity), 3),
+        ("price", result.close, 1, _PRICE_COLOUR, "%{y}", {}),
+        ("equity", result.equity, 2, _EQUITY_COLOUR, "%{y:,.2f}", {}),
+        # Drawdowns hang down from zero (the axis is reversed), shaded like an underwater plot.
+        (
+            "drawdown",
+            drawdown,
+            3,
+            _DRAWDOWN_COLOUR,
+            "%{y:.2f}%",
+            {"fill": "tozeroy", "fillcolor": "rgba(220, 38, 38, 0.2)"},
+        ),
     )
-    for name, values, row in lines:
+    for name, values, row, colour, value, extra in lines:
         keep = envelope_indices(values)
         figure.add_trace(
-            go.Scattergl(x=times[keep], y=values[keep], mode="lines", name=name, line_width=1),
+            go.Scattergl(
+                x=times[keep],
+                y=values[keep],
+                mode="lines",
+                name=name,
+                line={"width": 1, "color": colour},
+                showlegend=False,  # the axis titles name the lines
+                hovertemplate=f"%{{x|%Y-%m-%d %H:%M}}<br>{name} {value}<extra></extra>",
+                **extra,
+            ),
             row=row,
             col=1,
         )
-        figure.update_yaxes(title_text=name, row=row, col=1)
     for trace in _trade_markers(result.trades):
         figure.add_trace(trace, row=1, col=1)
-    figure.update_xaxes(type="date")
-    figure.update_yaxes(autorange="reversed", row=3, col=1)  # drawdowns hang down from zero
+    figure.update_yaxes(title_text="price", row=1, col=1)
+    figure.update_yaxes(title_text="equity", tickformat=",.0f", row=2, col=1)
+    figure.update_yaxes(
+        title_text="drawdown",
+        ticksuffix="%",
+        autorange="reversed",
+        rangemode="tozero",
+        row=3,
+        col=1,
+    )
+    figure.add_hline(
+        y=result.start_equity, row=2, col=1, line={"width": 1, "dash": "dot", "color": "#9ca3af"}
+    )
+    figure.update_xaxes(type="date", hoverformat="%Y-%m-%d %H:%M")
+    if result.synthetic:
+        # On the chart itself too: a screenshot of the chart alone still says what it shows.
+        figure.add_annotation(
+            text=SYNTHETIC_LABEL,
+            xref="x domain",
+            yref="y domain",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+            textangle=-15,
+            font={"size": 56, "color": "rgba(220, 38, 38, 0.18)"},
+        )
     figure.update_layout(
         height=900,
         template="plotly_white",
         hovermode="closest",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
-        margin={"l": 70, "r": 20, "t": 40, "b": 40},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.005,
+            "x": 0,
+            "itemsizing": "constant",
+        },
+        margin={"l": 70, "r": 16, "t": 36, "b": 40},
     )
     return figure
 
 
 def _trade_markers(trades: Sequence[Trade]) -> list[go.Scattergl]:
+    entry_size, exit_size = next(
+        ((entry, exit_) for most, entry, exit_ in _MARKER_SIZES if len(trades) <= most),
+        _CROWDED_MARKERS,
+    )
+    decimals = price_decimals(p for trade in trades for p in (trade.entry_price, trade.exit_price))
     markers = [
         _markers(
             f"{side.value} entry",
             [trade for trade in trades if trade.side is side],
             "entry",
-            {"symbol": symbol, "color": color, "size": 10},
+            decimals,
+            {"symbol": symbol, "color": color, "size": entry_size},
         )
         for side, symbol, color in _ENTRY_MARKERS
     ]
-    markers.append(_markers("exit", trades, "exit", {"symbol": "x", "color": "#374151", "size": 8}))
+    exit_marker = {
+        "symbol": "x-thin",
+        "color": "#111827",
+        "size": exit_size,
+        "line": {"width": 1.5},
+    }
+    markers.append(_markers("exit", trades, "exit", decimals, exit_marker))
     return markers
 
 
 def _markers(
-    name: str, trades: Sequence[Trade], leg: str, marker: dict[str, object]
+    name: str, trades: Sequence[Trade], leg: str, decimals: int, marker: dict[str, object]
 ) -> go.Scattergl:
     """One marker per trade at its entry or its exit (`leg`), with the trade in its hover."""
     entry = leg == "entry"
@@ -128,30 +228,95 @@ def _markers(
         x=np.array(times, dtype=np.float64),
         y=np.array(prices, dtype=np.float64),
         text=[
-            f"{trade.side.value} {leg} @ {price}<br>qty {trade.qty}<br>"
-            f"pnl {trade.pnl} (fees {trade.fees})<br>exit: {escape(trade.exit_reason)}"
+            f"<b>{trade.side.value} {leg}</b> @ {format_price(price, decimals)}<br>"
+            f"{short_time(trade.entry_time)} → {short_time(trade.exit_time)}"
+            f" ({duration(trade.exit_time - trade.entry_time)})<br>"
+            f"qty {trade.qty.normalize():f}<br>"
+            f"pnl {format_pnl(trade.pnl)} (fees {format_pnl(trade.fees).lstrip('+')})<br>"
+            f"exit: {escape(trade.exit_reason)}"
             for trade, price in zip(trades, prices, strict=True)
         ],
         mode="markers",
         name=name,
         marker=marker,
-        hoverinfo="x+text",
+        hovertemplate="%{text}<extra></extra>",
     )
 
 
 def _page(result: BacktestResult, plot: str) -> str:
     badge = f'<span class="synthetic">{SYNTHETIC_LABEL}</span>' if result.synthetic else ""
-    cells = [
-        f"<td>{escape(label)}</td><td>{escape(text)}</td>" for label, text in result.summary_rows()
-    ]
-    # Two label/value pairs per row keep the table short above the chart.
-    rows = "".join(f"<tr>{''.join(cells[i : i + 2])}</tr>" for i in range(0, len(cells), 2))
+    note = (
+        '<p class="synthetic-note">Generated sample candles, not market prices: these results '
+        "say nothing about a real market.</p>\n"
+        if result.synthetic
+        else ""
+    )
     title = escape(result.headline)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{title}{' · ' + SYNTHETIC_LABEL if result.synthetic else ''}</title>\n"
         f"<style>{_STYLE}</style>\n</head>\n<body>\n"
-        f"<h1>{title}{badge}</h1>\n"
-        f'<table class="metrics">{rows}</table>\n'
-        f"{plot}\n</body>\n</html>\n"
+        f"<h1>{title}{badge}</h1>\n{note}"
+        f"{_metrics(result)}\n"
+        '<p class="hint">Times in UTC. Drag to zoom, double-click to zoom out, hover a marker for '
+        "its trade, click a legend entry to hide it.</p>\n"
+        f"{plot}\n{_trades(result.trades)}</body>\n</html>\n"
     )
+
+
+def _metrics(result: BacktestResult) -> str:
+    """The run and its metrics as tiles, a label over each value; signed values are coloured."""
+    tiles = []
+    for label, text in result.summary_rows():
+        tile = ' class="period"' if label == "Period" else ""
+        tone = ' class="up"' if text.startswith("+") else ' class="down"' if text[:1] == "-" else ""
+        tiles.append(f"<div{tile}><dt>{escape(label)}</dt><dd{tone}>{escape(text)}</dd></div>")
+    return f'<dl class="metrics">{"".join(tiles)}</dl>'
+
+
+def _trades(trades: Sequence[Trade]) -> str:
+    """The last trades, as in the terminal summary."""
+    if not trades:
+        return "<p>No trades.</p>\n"
+    shown = trades[-LAST_TRADES:]
+    decimals = price_decimals(p for trade in shown for p in (trade.entry_price, trade.exit_price))
+    qty_decimals = price_decimals(trade.qty for trade in shown)
+    head = "".join(
+        f'<th class="text">{name}</th>' if name in _TEXT_COLUMNS else f"<th>{name}</th>"
+        for name in _TRADE_COLUMNS
+    )
+    rows = []
+    for trade in shown:
+        tone = "up" if trade.pnl > 0 else "down" if trade.pnl < 0 else ""
+        cells = (
+            f'<td class="text">{trade.side.value}</td>'
+            f'<td class="text">{short_time(trade.entry_time)}</td>'
+            f'<td class="text">{short_time(trade.exit_time)}</td>'
+            f"<td>{duration(trade.exit_time - trade.entry_time)}</td>"
+            f"<td>{format_price(trade.entry_price, decimals)}</td>"
+            f"<td>{format_price(trade.exit_price, decimals)}</td>"
+            f"<td>{format_price(trade.qty, qty_decimals)}</td>"
+            f'<td class="{tone}">{format_pnl(trade.pnl)}</td>'
+            f'<td class="text">{escape(trade.exit_reason)}</td>'
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    return (
+        f"<h2>Last {len(shown)} of {len(trades):,} trades (UTC)</h2>\n"
+        f'<div class="trades-wrap"><table class="trades"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>\n"
+    )
+
+
+_TRADE_COLUMNS = (
+    "side",
+    "entry time",
+    "exit time",
+    "held",
+    "entry price",
+    "exit price",
+    "qty",
+    "pnl",
+    "reason",
+)
+_TEXT_COLUMNS = ("side", "entry time", "exit time", "reason")

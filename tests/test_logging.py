@@ -13,10 +13,16 @@ import pytest
 import structlog
 
 from trading_bot.config import ConfigError, LoggingSettings
-from trading_bot.logs import AUDIT_LOGGER, configure_logging, log_action, log_error
+from trading_bot.logs import AUDIT_LOGGER, configure_logging, flush_logs, log_action, log_error
 
 SECRET = "hunter2-s3cr3t"
 log = structlog.get_logger("tests.logging")  # made before any configuration, as modules do
+
+
+def _console(capsys: pytest.CaptureFixture[str]) -> Any:
+    """What the console got, once the writer thread has written everything."""
+    flush_logs()
+    return capsys.readouterr()
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +50,7 @@ def settings(tmp_path: Path, **overrides: Any) -> LoggingSettings:
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
+    flush_logs()
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
@@ -70,6 +77,7 @@ def test_rotated_files_stay_private(tmp_path: Path) -> None:
         log.info("filler", number=number, padding="x" * 50)
 
     assert config.file is not None
+    flush_logs()
     rotated = config.file.with_name(config.file.name + ".1")
     assert rotated.exists()
     assert stat.S_IMODE(rotated.stat().st_mode) == 0o600
@@ -98,7 +106,7 @@ def test_level_filters_every_output(tmp_path: Path, capsys: pytest.CaptureFixtur
 
     assert config.file is not None
     assert [entry["event"] for entry in lines(config.file)] == ["unusual"]
-    err = capsys.readouterr().err
+    err = _console(capsys).err
     assert "unusual" in err and "routine" not in err and "chatter" not in err
 
 
@@ -107,7 +115,7 @@ def test_pretty_console_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFix
 
     log.info("candle closed", close=101.5)
 
-    captured = capsys.readouterr()
+    captured = _console(capsys)
     assert captured.out == ""
     assert "candle closed" in captured.err and "close=101.5" in captured.err
     assert not (tmp_path / "logs").exists()
@@ -118,7 +126,7 @@ def test_json_console(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
     log.info("candle closed", close=101.5)
 
-    [line] = capsys.readouterr().err.splitlines()
+    [line] = _console(capsys).err.splitlines()
     entry = json.loads(line)
     assert entry["event"] == "candle closed" and entry["close"] == 101.5
 
@@ -138,8 +146,9 @@ def test_secrets_are_redacted_in_console_and_file(
         log.exception("login failed")
 
     assert config.file is not None
+    flush_logs()
     file_text = config.file.read_text(encoding="utf-8")
-    console_text = capsys.readouterr().err
+    console_text = _console(capsys).err
     for text in (file_text, console_text):
         assert SECRET not in text
         assert "pa55word" not in text and "abc123" not in text
@@ -181,7 +190,7 @@ def test_audit_trail_goes_to_the_audit_file_and_the_normal_outputs(
     assert audit[2]["loss_pct"] == 5.2
     assert stat.S_IMODE(config.audit_file.stat().st_mode) == 0o600
     assert len(lines(config.file)) == 4
-    assert "order submitted" in capsys.readouterr().err
+    assert "order submitted" in _console(capsys).err
 
 
 def test_audit_file_stays_complete_when_the_level_is_higher(tmp_path: Path) -> None:
@@ -208,7 +217,7 @@ def test_reconfiguring_does_not_duplicate_lines(
     assert config.file is not None and config.audit_file is not None
     assert [entry["event"] for entry in lines(config.file)] == ["once", "once audited"]
     assert len(lines(config.audit_file)) == 1
-    assert capsys.readouterr().err.count("once") == 2
+    assert _console(capsys).err.count("once") == 2
 
 
 def test_reconfiguring_moves_outputs_and_secrets(tmp_path: Path) -> None:

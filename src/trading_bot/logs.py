@@ -7,13 +7,15 @@ values, values of sensitive keys and URL passwords are masked before anything is
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import queue
 import sys
 from collections.abc import Iterable
 from io import TextIOWrapper
-from logging.handlers import RotatingFileHandler
+from logging.handlers import QueueHandler, QueueListener, RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,14 @@ _SHARED: list[Processor] = [
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
+
+
+def _capture_exc_info(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    """Take the exception being handled now: the writer thread formats it later, outside the
+    `except` block where `exc_info=True` would still find it."""
+    if event_dict.get("exc_info") is True:
+        event_dict["exc_info"] = sys.exc_info()
+    return event_dict
 
 
 class _RedactingProcessor:
@@ -116,14 +126,58 @@ def _not_routine_order_flow(record: logging.LogRecord) -> bool:
     return record.name != ORDER_AUDIT_LOGGER or record.levelno >= logging.WARNING
 
 
+class _WriterQueue(QueueHandler):
+    """Puts records on a queue that a writer thread empties into the real outputs, so logging
+    from the trading loop never waits for a disk or a terminal."""
+
+    def __init__(self, name: str, outputs: list[logging.Handler]) -> None:
+        super().__init__(queue.Queue())
+        self.set_name(name)
+        self.listener = QueueListener(self.queue, *outputs, respect_handler_level=True)
+        self.listener.start()
+        _writers.add(self)
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # As it is: structlog's formatters in the writer thread need the event dict.
+        return record
+
+    def flush(self) -> None:
+        """Wait until the writer thread has written everything queued so far."""
+        self.queue.join()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Write what is queued, stop the writer thread and close the outputs."""
+        if self in _writers:
+            _writers.discard(self)
+            self.listener.stop()
+            for output in self.listener.handlers:
+                output.close()
+        super().close()
+
+
+_writers: set[_WriterQueue] = set()
+
+
+@atexit.register
+def _stop_writers() -> None:
+    for writer in list(_writers):
+        writer.close()
+
+
+def flush_logs() -> None:
+    """Wait until every log record so far is written (tests, and before exiting)."""
+    for writer in list(_writers):
+        writer.flush()
+
+
 def _replace_handlers(logger: logging.Logger, handlers: list[logging.Handler]) -> None:
-    """Swap the handlers a previous configure_logging installed, leaving others' alone."""
+    """Swap the outputs a previous configure_logging installed, leaving others' alone."""
     for old in list(logger.handlers):
         if old.name and old.name.startswith(_HANDLER_PREFIX):
             logger.removeHandler(old)
             old.close()
-    for handler in handlers:
-        logger.addHandler(handler)
+    if handlers:
+        logger.addHandler(_WriterQueue(f"{_HANDLER_PREFIX}{logger.name}-writer", handlers))
 
 
 def configure_logging(settings: LoggingSettings, secrets: Iterable[str] = ()) -> None:
@@ -164,6 +218,7 @@ def configure_logging(settings: LoggingSettings, secrets: Iterable[str] = ()) ->
             structlog.stdlib.filter_by_level,
             *_SHARED,
             structlog.stdlib.PositionalArgumentsFormatter(),
+            _capture_exc_info,
             ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),

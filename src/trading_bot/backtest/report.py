@@ -118,7 +118,7 @@ def _figure(result: BacktestResult) -> go.Figure:
     # Epoch ms as float64 on a date axis: plotly writes float arrays compactly (base64).
     times = result.times.astype(np.float64)
     drawdown = drawdown_pct(result.equity, result.start_equity)
-    lines = (
+    lines: tuple[tuple[str, NDArray[np.float64], int, str, str, dict[str, str]], ...] = (
         ("price", result.close, 1, _PRICE_COLOUR, "%{y}", {}),
         ("equity", result.equity, 2, _EQUITY_COLOUR, "%{y:,.2f}", {}),
         # Drawdowns hang down from zero (the axis is reversed), shaded like an underwater plot.

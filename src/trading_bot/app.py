@@ -24,17 +24,14 @@ from trading_bot.config import (
     secret_values,
 )
 from trading_bot.core.clock import SimulatedClock, datetime_to_ms
-from trading_bot.core.events import OrderRequestGenerated
-from trading_bot.core.model import OrderRequest, OrderRole, OrderType, Side
 from trading_bot.data.files import infer_timeframe_ms, load_candles
 from trading_bot.data.instruments import instrument_for
 from trading_bot.data.synthetic import generate_candles
 from trading_bot.data.timeframes import format_timeframe, parse_timeframe
-from trading_bot.execution.simulated import SimulatedBroker
 from trading_bot.logs import configure_logging, log_action
 from trading_bot.notify.audit import AuditTrail
 from trading_bot.notify.console import ConsoleNotifier
-from trading_bot.pipeline import Pipeline, build_pipeline
+from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close
 from trading_bot.redaction import redact_url
 from trading_bot.storage import Database, Recorder, StateStore
 from trading_bot.strategies.registry import build_strategy
@@ -218,25 +215,9 @@ class TradingApp:
 
     def _close_positions(self) -> None:
         """Close open positions at the last known close (option bot.close_positions_on_shutdown)."""
-        p = self.pipeline
-        recent = p.processor.recent(self.symbol, self.timeframe)
-        if not recent or not isinstance(p.broker, SimulatedBroker):
-            return
-        for order in p.execution.open_orders():
-            p.execution.cancel(order.client_order_id)
-        for position in p.portfolio.open_positions():
-            side = Side.SELL if position.qty > 0 else Side.BUY
-            request = OrderRequest(
-                position.symbol,
-                side,
-                OrderType.MARKET,
-                abs(position.qty),
-                OrderRole.EXIT,
-                self.clock.now_ms(),
-                reason=SHUTDOWN_REASON,
-            )
-            p.hub.publish(OrderRequestGenerated(request))
-        p.broker.settle_at_close(recent[-1])
+        recent = self.pipeline.processor.recent(self.symbol, self.timeframe)
+        if recent:
+            flatten_at_close(self.pipeline, recent[-1], SHUTDOWN_REASON)
 
     def _announce(self, resume_after: int | None) -> None:
         s, p = self.settings, self.pipeline

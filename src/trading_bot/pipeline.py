@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trading_bot.core.clock import Clock
+from trading_bot.core.events import OrderRequestGenerated
 from trading_bot.core.hub import EventHub
-from trading_bot.core.model import Instrument
+from trading_bot.core.model import Candle, Instrument, OrderRequest, OrderRole, OrderType, Side
 from trading_bot.core.ports import Broker
 from trading_bot.core.settings import PipelineSettings
 from trading_bot.data.processor import DataProcessor
@@ -54,3 +55,25 @@ def build_pipeline(
     risk = RiskManager(hub, clock, settings.risk, instruments, portfolio, execution)
     host = StrategyHost(hub, strategy, portfolio)
     return Pipeline(hub, clock, processor, portfolio, strategy, host, risk, execution, broker)
+
+
+def flatten_at_close(pipeline: Pipeline, last: Candle, reason: str) -> None:
+    """Cancel every open order, then close every open position at `last.close` in the
+    simulated broker (the end of a backtest, or `bot.close_positions_on_shutdown` on paper)."""
+    execution, broker = pipeline.execution, pipeline.broker
+    assert isinstance(broker, SimulatedBroker), "only a simulated broker can settle at a close"
+    for order in execution.open_orders():
+        execution.cancel(order.client_order_id)
+    for position in pipeline.portfolio.open_positions():
+        side = Side.SELL if position.qty > 0 else Side.BUY
+        request = OrderRequest(
+            position.symbol,
+            side,
+            OrderType.MARKET,
+            abs(position.qty),
+            OrderRole.EXIT,
+            last.close_time,
+            reason=reason,
+        )
+        pipeline.hub.publish(OrderRequestGenerated(request))
+    broker.settle_at_close(last)

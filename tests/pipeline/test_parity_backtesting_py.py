@@ -3,9 +3,6 @@
 from pathlib import Path
 
 import pandas as pd
-from backtesting import Backtest
-from backtesting import Strategy as BtStrategy
-from backtesting.lib import crossover
 
 from trading_bot.backtest.runner import run_backtest
 from trading_bot.core.clock import ms_to_iso
@@ -16,37 +13,10 @@ from trading_bot.core.settings import (
     StrategySettings,
 )
 from trading_bot.data.files import load_candles
-
-
-def sma(values: pd.Series, n: int) -> pd.Series:
-    return pd.Series(values).rolling(n).mean()
-
-
-class SmaCross(BtStrategy):
-    fast = 10
-    slow = 20
-
-    def init(self) -> None:
-        self.sma_fast = self.I(sma, self.data.Close, self.fast)
-        self.sma_slow = self.I(sma, self.data.Close, self.slow)
-
-    def next(self) -> None:
-        # Our rule: a cross into the side already held changes nothing. (Averages that touch
-        # exactly hide a cross, so two crosses the same way can follow each other.)
-        if crossover(self.sma_fast, self.sma_slow) and not self.position.is_long:
-            self.position.close()
-            self.buy()
-        elif crossover(self.sma_slow, self.sma_fast) and not self.position.is_short:
-            self.position.close()
-            self.sell()
+from trading_bot.testing.backtesting_py import peer_trades
 
 
 def reference_trades(frame: pd.DataFrame) -> list[tuple[str, str, str, float, float]]:
-    data = frame.rename(columns=str.capitalize)[["Open", "High", "Low", "Close", "Volume"]]
-    data.index = data.index.tz_localize(None)
-    bt = Backtest(data, SmaCross, cash=1_000_000, commission=0, finalize_trades=True)
-    stats = bt.run()
-    trades = stats["_trades"].sort_values("EntryTime", kind="stable")
     return [
         (
             "long" if row.Size > 0 else "short",
@@ -55,7 +25,7 @@ def reference_trades(frame: pd.DataFrame) -> list[tuple[str, str, str, float, fl
             float(row.EntryPrice),
             float(row.ExitPrice),
         )
-        for row in trades.itertuples()
+        for row in peer_trades(frame, fast=10, slow=20).itertuples()
     ]
 
 

@@ -42,23 +42,27 @@ _DRAWDOWN_COLOUR = "#dc2626"
 _MARKER_SIZES = ((100, 11, 9), (1_000, 8, 6))
 """(most trades, entry size, exit size): markers shrink as trades crowd the price line."""
 _CROWDED_MARKERS = (6, 5)
+"""Marker sizes past the last of `_MARKER_SIZES`, where exits also start hidden (a click on
+their legend entry shows them): in a crowd they would hide the price line."""
+_RUN_LABELS = ("Period", "Bars", "Elapsed", "Speed")
+"""Rows of `summary_rows` about the run rather than its results: one line under the title."""
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2937; }
-h1 { font-size: 1.3rem; margin: 0 0 0.4rem; overflow-wrap: anywhere; }
+h1 { font-size: 1.3rem; margin: 0 0 0.3rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.05rem; margin: 1.2rem 0 0.4rem; }
 .synthetic { background: #dc2626; color: #fff; padding: 0.1rem 0.5rem; border-radius: 0.25rem;
              margin-left: 0.6rem; font-size: 0.95rem; white-space: nowrap; }
-p.synthetic-note { color: #b91c1c; margin: 0 0 0.8rem; font-size: 0.9rem; }
-dl.metrics { display: grid; grid-template-columns: repeat(auto-fill, minmax(8.5rem, 1fr));
-             gap: 0.5rem; margin: 0.8rem 0; max-width: 72rem; }
+p.synthetic-note { color: #b91c1c; font-weight: 600; margin: 0 0 0.3rem; font-size: 0.9rem; }
+p.run { color: #4b5563; margin: 0 0 0.8rem; font-size: 0.9rem; }
+dl.metrics { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 0.5rem;
+             margin: 0 0 0.8rem; max-width: 60rem; }
 dl.metrics div { background: #f3f4f6; border-radius: 0.35rem; padding: 0.35rem 0.6rem; }
-dl.metrics div.period { grid-column: span 2; }
-dl.metrics dt { font-size: 0.75rem; color: #6b7280; }
-dl.metrics dd { margin: 0.1rem 0 0; font-size: 1rem; font-weight: 600;
+dl.metrics dt { font-size: 0.75rem; color: #6b7280; white-space: nowrap; }
+dl.metrics dd { margin: 0.1rem 0 0; font-size: 1.05rem; font-weight: 600; white-space: nowrap;
                 font-variant-numeric: tabular-nums; }
-dl.metrics dd.up { color: #15803d; }
-dl.metrics dd.down { color: #b91c1c; }
+.up { color: #15803d; }
+.down { color: #b91c1c; }
 p.hint { font-size: 0.8rem; color: #6b7280; margin: 0; }
 .trades-wrap { overflow-x: auto; }
 table.trades { border-collapse: collapse; font-size: 0.85rem; font-variant-numeric: tabular-nums;
@@ -66,18 +70,24 @@ table.trades { border-collapse: collapse; font-size: 0.85rem; font-variant-numer
 table.trades th, table.trades td { padding: 0.2rem 0.6rem; text-align: right; }
 table.trades th { border-bottom: 1px solid #d1d5db; font-weight: 600; }
 table.trades .text { text-align: left; }
-table.trades td.up { color: #15803d; }
-table.trades td.down { color: #b91c1c; }
+@media (max-width: 900px) {
+  dl.metrics { grid-template-columns: repeat(4, minmax(0, 1fr)); }
+}
 @media (max-width: 600px) {
   body { margin: 0.75rem; }
   h1 { font-size: 1.1rem; }
-  dl.metrics { grid-template-columns: 1fr 1fr; gap: 0.35rem; }
+  dl.metrics { grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0.3rem; }
+  dl.metrics div { padding: 0.3rem 0.4rem; }
+  dl.metrics dt { font-size: 0.7rem; }
+  dl.metrics dd { font-size: 0.95rem; }
+  table.trades .wide { display: none; }
+  table.trades th, table.trades td { padding: 0.2rem 0.35rem; }
 }
 """
 _PLOT_CONFIG = {
     "responsive": True,
     "displaylogo": False,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "zoomIn2d", "zoomOut2d"],
 }
 
 
@@ -173,7 +183,7 @@ def _figure(result: BacktestResult) -> go.Figure:
             y=0.5,
             showarrow=False,
             textangle=-15,
-            font={"size": 56, "color": "rgba(220, 38, 38, 0.18)"},
+            font={"size": 40, "color": "rgba(220, 38, 38, 0.18)"},
         )
     figure.update_layout(
         height=900,
@@ -251,6 +261,9 @@ def _page(result: BacktestResult, plot: str) -> str:
         if result.synthetic
         else ""
     )
+    rows = result.summary_rows()
+    run = " · ".join(escape(text) for label, text in rows if label in _RUN_LABELS)
+    metrics = [(label, text) for label, text in rows if label not in _RUN_LABELS]
     title = escape(result.headline)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -258,20 +271,20 @@ def _page(result: BacktestResult, plot: str) -> str:
         f"<title>{title}{' · ' + SYNTHETIC_LABEL if result.synthetic else ''}</title>\n"
         f"<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>{title}{badge}</h1>\n{note}"
-        f"{_metrics(result)}\n"
+        f'<p class="run">{run}</p>\n'
+        f"{_metrics(metrics)}\n"
         '<p class="hint">Times in UTC. Drag to zoom, double-click to zoom out, hover a marker for '
-        "its trade, click a legend entry to hide it.</p>\n"
+        "its trade, click a legend entry to hide or show it.</p>\n"
         f"{plot}\n{_trades(result.trades)}</body>\n</html>\n"
     )
 
 
-def _metrics(result: BacktestResult) -> str:
-    """The run and its metrics as tiles, a label over each value; signed values are coloured."""
+def _metrics(rows: Sequence[tuple[str, str]]) -> str:
+    """The metrics as tiles, a label over each value; signed values are coloured."""
     tiles = []
-    for label, text in result.summary_rows():
-        tile = ' class="period"' if label == "Period" else ""
+    for label, text in rows:
         tone = ' class="up"' if text.startswith("+") else ' class="down"' if text[:1] == "-" else ""
-        tiles.append(f"<div{tile}><dt>{escape(label)}</dt><dd{tone}>{escape(text)}</dd></div>")
+        tiles.append(f"<div><dt>{escape(label)}</dt><dd{tone}>{escape(text)}</dd></div>")
     return f'<dl class="metrics">{"".join(tiles)}</dl>'
 
 
@@ -282,21 +295,18 @@ def _trades(trades: Sequence[Trade]) -> str:
     shown = trades[-LAST_TRADES:]
     decimals = price_decimals(p for trade in shown for p in (trade.entry_price, trade.exit_price))
     qty_decimals = price_decimals(trade.qty for trade in shown)
-    head = "".join(
-        f'<th class="text">{name}</th>' if name in _TEXT_COLUMNS else f"<th>{name}</th>"
-        for name in _TRADE_COLUMNS
-    )
+    head = "".join(f"<th{_column_class(name)}>{name}</th>" for name in _TRADE_COLUMNS)
     rows = []
     for trade in shown:
         tone = "up" if trade.pnl > 0 else "down" if trade.pnl < 0 else ""
         cells = (
             f'<td class="text">{trade.side.value}</td>'
             f'<td class="text">{short_time(trade.entry_time)}</td>'
-            f'<td class="text">{short_time(trade.exit_time)}</td>'
+            f'<td class="text wide">{short_time(trade.exit_time)}</td>'
             f"<td>{duration(trade.exit_time - trade.entry_time)}</td>"
             f"<td>{format_price(trade.entry_price, decimals)}</td>"
             f"<td>{format_price(trade.exit_price, decimals)}</td>"
-            f"<td>{format_price(trade.qty, qty_decimals)}</td>"
+            f'<td class="wide">{format_price(trade.qty, qty_decimals)}</td>'
             f'<td class="{tone}">{format_pnl(trade.pnl)}</td>'
             f'<td class="text">{escape(trade.exit_reason)}</td>'
         )
@@ -320,3 +330,12 @@ _TRADE_COLUMNS = (
     "reason",
 )
 _TEXT_COLUMNS = ("side", "entry time", "exit time", "reason")
+_WIDE_COLUMNS = ("exit time", "qty")
+"""Columns a phone leaves out: the entry time and how long the trade was held stand for them."""
+
+
+def _column_class(name: str) -> str:
+    classes = [
+        c for c, names in (("text", _TEXT_COLUMNS), ("wide", _WIDE_COLUMNS)) if name in names
+    ]
+    return f' class="{" ".join(classes)}"' if classes else ""

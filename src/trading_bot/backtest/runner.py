@@ -27,15 +27,10 @@ from trading_bot.core.clock import SimulatedClock
 from trading_bot.core.events import (
     CandleDataProcessed,
     EquityUpdated,
-    OrderRequestGenerated,
     PositionClosed,
 )
 from trading_bot.core.model import (
     Candle,
-    OrderRequest,
-    OrderRole,
-    OrderType,
-    Side,
     Signal,
     Trade,
 )
@@ -43,7 +38,7 @@ from trading_bot.core.settings import PipelineSettings
 from trading_bot.data.files import frame_to_arrays, infer_timeframe_ms
 from trading_bot.data.instruments import instrument_for
 from trading_bot.execution.simulated import SimulatedBroker
-from trading_bot.pipeline import Pipeline, build_pipeline
+from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close
 from trading_bot.strategies.registry import build_strategy
 
 ProgressCallback = Callable[[int, int], None]
@@ -73,7 +68,7 @@ def run_backtest(
     else:
         replay.eventful_candles(signals)
     if len(frame):
-        _close_out(pipeline, replay.candle(len(frame) - 1))
+        flatten_at_close(pipeline, replay.candle(len(frame) - 1), END_OF_BACKTEST)
         replay.equity.append(np.array([pipeline.portfolio.equity]))  # after the close-out
     elapsed = time.perf_counter() - started
     return _result(settings, pipeline, frame, replay, elapsed)
@@ -179,27 +174,6 @@ class _Replay:
 
     def _on_trade(self, event: PositionClosed) -> None:
         self.trades.append(event.trade)
-
-
-def _close_out(pipeline: Pipeline, last: Candle) -> None:
-    """Cancel what is pending, then close open positions at the last close."""
-    for order in pipeline.execution.open_orders():
-        pipeline.execution.cancel(order.client_order_id)
-    for position in pipeline.portfolio.open_positions():
-        side = Side.SELL if position.qty > 0 else Side.BUY
-        request = OrderRequest(
-            position.symbol,
-            side,
-            OrderType.MARKET,
-            abs(position.qty),
-            OrderRole.EXIT,
-            last.close_time,
-            reason=END_OF_BACKTEST,
-        )
-        pipeline.hub.publish(OrderRequestGenerated(request))
-    broker = pipeline.broker
-    assert isinstance(broker, SimulatedBroker)
-    broker.settle_at_close(last)
 
 
 def _result(

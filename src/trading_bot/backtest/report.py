@@ -196,7 +196,7 @@ def _figure(result: BacktestResult) -> go.Figure:
             "x": 0,
             "itemsizing": "constant",
         },
-        margin={"l": 70, "r": 16, "t": 36, "b": 40},
+        margin={"l": 70, "r": 16, "t": 60, "b": 40},
     )
     return figure
 
@@ -217,13 +217,17 @@ def _trade_markers(trades: Sequence[Trade]) -> list[go.Scattergl]:
         )
         for side, symbol, color in _ENTRY_MARKERS
     ]
+    grey = "#4b5563"
     exit_marker = {
         "symbol": "x-thin",
-        "color": "#111827",
+        "color": grey,
         "size": exit_size,
-        "line": {"width": 1.5},
+        "line": {"width": 1.5, "color": grey},
     }
-    markers.append(_markers("exit", trades, "exit", decimals, exit_marker))
+    exits = _markers("exit", trades, "exit", decimals, exit_marker)
+    if len(trades) > _MARKER_SIZES[-1][0]:
+        exits.visible = "legendonly"
+    markers.append(exits)
     return markers
 
 
@@ -262,7 +266,6 @@ def _page(result: BacktestResult, plot: str) -> str:
         else ""
     )
     rows = result.summary_rows()
-    run = " · ".join(escape(text) for label, text in rows if label in _RUN_LABELS)
     metrics = [(label, text) for label, text in rows if label not in _RUN_LABELS]
     title = escape(result.headline)
     return (
@@ -271,12 +274,24 @@ def _page(result: BacktestResult, plot: str) -> str:
         f"<title>{title}{' · ' + SYNTHETIC_LABEL if result.synthetic else ''}</title>\n"
         f"<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>{title}{badge}</h1>\n{note}"
-        f'<p class="run">{run}</p>\n'
+        f'<p class="run">{_run_line(dict(rows))}</p>\n'
         f"{_metrics(metrics)}\n"
         '<p class="hint">Times in UTC. Drag to zoom, double-click to zoom out, hover a marker for '
         "its trade, click a legend entry to hide or show it.</p>\n"
         f"{plot}\n{_trades(result.trades)}</body>\n</html>\n"
     )
+
+
+def _run_line(rows: dict[str, str]) -> str:
+    """`2017-08-17T05:00:00Z → 2021-07-19T00:00:00Z · 34,348 bars · run in 0.238 s (144,116
+    bars/s)`: what the run covered and how long it took, from `summary_rows`."""
+    parts = [rows.get("Period", "")]
+    if "Bars" in rows:
+        parts.append(f"{rows['Bars']} bars")
+    if "Elapsed" in rows:
+        speed = f" ({rows['Speed']})" if "Speed" in rows else ""
+        parts.append(f"run in {rows['Elapsed']}{speed}")
+    return " · ".join(escape(part) for part in parts if part)
 
 
 def _metrics(rows: Sequence[tuple[str, str]]) -> str:

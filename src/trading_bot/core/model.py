@@ -167,7 +167,8 @@ class OrderRequest:
 @dataclass(slots=True)
 class Order:
     """An order's life, owned by the execution engine. `client_order_id` is set before sending.
-    `price` is the limit price of a LIMIT order and the trigger price of a STOP order."""
+    `price` is the limit price of a LIMIT order and the trigger price of a STOP order; an entry's
+    `stop_loss` and `take_profit` are placed as orders of their own as it fills."""
 
     client_order_id: str
     symbol: str
@@ -177,6 +178,8 @@ class Order:
     role: OrderRole
     created_time: int
     price: Decimal | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
     parent_id: str | None = None
     oco_id: str | None = None
     reason: str = ""

@@ -44,7 +44,6 @@ class ExecutionEngine:
         self.sequence = 0
         self.orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}
-        self._pending_protection: dict[str, tuple[Decimal | None, Decimal | None]] = {}
         hub.subscribe(OrderRequestGenerated, self._on_request, Priority.EXECUTION)
         hub.subscribe(OrderAccepted, self._on_accepted, Priority.EXECUTION)
         hub.subscribe(OrderFilled, self._on_filled, Priority.EXECUTION)
@@ -80,8 +79,7 @@ class ExecutionEngine:
     def _on_request(self, event: OrderRequestGenerated) -> None:
         r = event.request
         order = self._new_order(r.symbol, r.side, r.type, r.qty, r.price, r.role, r.reason)
-        if r.stop_loss is not None or r.take_profit is not None:
-            self._pending_protection[order.client_order_id] = (r.stop_loss, r.take_profit)
+        order.stop_loss, order.take_profit = r.stop_loss, r.take_profit
         self._send(order)
 
     def _new_order(
@@ -157,12 +155,9 @@ class ExecutionEngine:
 
     def _protect(self, entry: Order, qty: Decimal) -> None:
         """Place (or, on a partial fill, add to) the stop-loss and take-profit of an entry."""
-        stop, target = self._pending_protection.get(entry.client_order_id, (None, None))
-        if entry.status is OrderStatus.FILLED:
-            self._pending_protection.pop(entry.client_order_id, None)
         legs = (
-            (OrderType.STOP, stop, OrderRole.STOP_LOSS),
-            (OrderType.LIMIT, target, OrderRole.TAKE_PROFIT),
+            (OrderType.STOP, entry.stop_loss, OrderRole.STOP_LOSS),
+            (OrderType.LIMIT, entry.take_profit, OrderRole.TAKE_PROFIT),
         )
         children = [
             self._new_order(
@@ -191,11 +186,9 @@ class ExecutionEngine:
         if order is not None:
             order.status = OrderStatus.REJECTED
             order.updated_time = event.time
-            self._pending_protection.pop(order.client_order_id, None)
 
     def _on_canceled(self, event: OrderCanceled) -> None:
         order = self._open.pop(event.client_order_id, None)
         if order is not None:
             order.status = OrderStatus.CANCELED
             order.updated_time = event.time
-            self._pending_protection.pop(order.client_order_id, None)

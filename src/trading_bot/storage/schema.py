@@ -89,6 +89,8 @@ class OrderRow(Base):
     type: Mapped[OrderType]
     qty: Mapped[Decimal]
     price: Mapped[Decimal | None]
+    stop_loss: Mapped[Decimal | None]
+    take_profit: Mapped[Decimal | None]
     role: Mapped[OrderRole]
     status: Mapped[OrderStatus] = mapped_column(index=True)
     filled_qty: Mapped[Decimal]

@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("type", sa.String(), nullable=False),
         sa.Column("qty", MONEY, nullable=False),
         sa.Column("price", MONEY, nullable=True),
+        sa.Column("stop_loss", MONEY, nullable=True),
+        sa.Column("take_profit", MONEY, nullable=True),
         sa.Column("role", sa.String(), nullable=False),
         sa.Column("status", sa.String(), nullable=False),
         sa.Column("filled_qty", MONEY, nullable=False),

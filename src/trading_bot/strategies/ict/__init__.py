@@ -1,0 +1,1 @@
+"""The ICT ("Inner Circle Trader", smart money concepts) strategy and its causal indicators."""

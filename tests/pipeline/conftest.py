@@ -10,7 +10,7 @@ import pytest
 
 from trading_bot.core.clock import SimulatedClock
 from trading_bot.core.events import CandleDataProcessed, Event
-from trading_bot.core.model import Candle, Direction, Instrument, Signal
+from trading_bot.core.model import Candle, Instrument, Signal
 from trading_bot.core.settings import (
     ExecutionSettings,
     PipelineSettings,
@@ -24,12 +24,16 @@ SYMBOL = "TEST/USD"
 HOUR = 3_600_000
 
 
+# (direction, stop, target) or (direction, stop, target, limit entry, candles until it expires)
+Plan = dict[int, tuple[Any, ...]]
+
+
 class Scripted(Strategy):
     """Emits the signal planned for a candle's index (by open time / HOUR)."""
 
     name = "scripted"
 
-    def __init__(self, plan: dict[int, tuple[Direction, float | None, float | None]]) -> None:
+    def __init__(self, plan: Plan) -> None:
         super().__init__(StrategyParams(), SYMBOL, HOUR)
         self.plan = plan
 
@@ -37,8 +41,11 @@ class Scripted(Strategy):
         planned = self.plan.get(candle.open_time // HOUR)
         if planned is None:
             return None
-        direction, stop, target = planned
-        return Signal(SYMBOL, direction, candle.close_time, candle.close, stop, target, "plan")
+        direction, stop, target, entry, expires_in = (*planned, None, None)[:5]
+        expires = None if expires_in is None else candle.close_time + expires_in * HOUR
+        return Signal(
+            SYMBOL, direction, candle.close_time, candle.close, stop, target, "plan", entry, expires
+        )
 
 
 class Driver:
@@ -65,7 +72,7 @@ MakeDriver = Callable[..., Driver]
 @pytest.fixture
 def make_driver() -> MakeDriver:
     def make(
-        plan: dict[int, tuple[Direction, float | None, float | None]],
+        plan: Plan,
         fee_rate: float = 0.0,
         slippage_bps: float = 0.0,
         cash: float = 10_000.0,

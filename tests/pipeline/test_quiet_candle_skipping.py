@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,24 @@ class SmaCrossWithBrackets(SmaCross):
         return {t: b for t, s in signals if (b := self._bracket(s)) is not None}
 
 
+class SmaCrossLimitEntries(SmaCrossWithBrackets):
+    """Bracketed limit entries a little better than the close, canceled after three candles:
+    exercises limit fills and expiry in both drivers."""
+
+    name = "sma_cross_limits"
+
+    def _bracket(self, signal: Signal | None) -> Signal | None:
+        bracketed = super()._bracket(signal)
+        if bracketed is None:
+            return None
+        sign = 1 if bracketed.direction is Direction.LONG else -1
+        return replace(
+            bracketed,
+            entry=bracketed.price * (1 - sign * 0.001),
+            expires=bracketed.time + 3 * self.timeframe_ms,
+        )
+
+
 def settings(strategy: str, **risk: float) -> PipelineSettings:
     return PipelineSettings(
         strategy=StrategySettings(name=strategy, params={"fast": 8, "slow": 21}),
@@ -64,6 +83,7 @@ CASES = [
     ("binance-BTCUSDT-5m.csv.gz", f"{__file__}:SmaCrossWithBrackets", {}),
     ("oanda-EURUSD-1h.csv.gz", "sma_cross", {"position_size_pct": 300, "max_daily_loss_pct": 1}),
     ("mt5-EURUSD-15m.csv.gz", f"{__file__}:SmaCrossWithBrackets", {"max_daily_loss_pct": 0.5}),
+    ("binance-ETHUSDT-5m.csv.gz", f"{__file__}:SmaCrossLimitEntries", {}),
 ]
 
 

@@ -6,8 +6,8 @@ and orders fill in the simulated broker. At the end, pending orders are canceled
 positions are closed at the last close with exit reason `end_of_backtest`.
 
 Speed: when the strategy has a batch form (`Strategy.batch_signals`), only the candles on which
-something can happen go through the pipeline: those with a signal, and those on which a pending
-order could fill. On the quiet candles between them no order can fill and no signal comes, so
+something can happen go through the pipeline: those with a signal, those on which a pending
+order could fill, and those whose close expires an order. On the quiet candles between them no order can fill and no signal comes, so
 the portfolio marks them and the risk manager watches them vectorized, with the same results
 (tests compare the two drivers bar for bar).
 """
@@ -141,9 +141,14 @@ class _Replay:
         signal_bars = np.searchsorted(self.times, sorted(signals)).tolist()
         signal_bars.append(total)
         step, reported, i = max(1, total // 200), 0, 0
+        close_times = self.times + self.timeframe
         for next_signal in signal_bars:
             while i <= next_signal and i < total:
-                k = broker.next_possible_fill(self.symbol, self.highs, self.lows, i, next_signal)
+                stop = next_signal
+                expiry = pipeline.execution.next_expiry()
+                if expiry is not None:  # the candle that cancels an expiring order is eventful
+                    stop = min(stop, max(i, int(np.searchsorted(close_times, expiry))))
+                k = broker.next_possible_fill(self.symbol, self.highs, self.lows, i, stop)
                 if k > i:
                     self._quiet(i, k)
                 if k < total:

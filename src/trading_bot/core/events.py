@@ -24,6 +24,7 @@ class EventType(StrEnum):
     ORDER_ACCEPTED = "ORDER_ACCEPTED"
     ORDER_FILLED = "ORDER_FILLED"
     ORDER_REJECTED = "ORDER_REJECTED"
+    ORDER_CANCEL_REQUESTED = "ORDER_CANCEL_REQUESTED"
     ORDER_CANCELED = "ORDER_CANCELED"
     POSITION_CHANGED = "POSITION_CHANGED"
     POSITION_CLOSED = "POSITION_CLOSED"
@@ -111,6 +112,16 @@ class OrderRejected(Event):
     reason: str
     time: int
     client_order_id: str | None = None
+
+
+@dataclass(slots=True)
+class OrderCancelRequested(Event):
+    """A command to the execution engine: cancel this open order."""
+
+    type: ClassVar[EventType] = EventType.ORDER_CANCEL_REQUESTED
+    client_order_id: str
+    reason: str
+    time: int
 
 
 @dataclass(slots=True)

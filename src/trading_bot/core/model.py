@@ -102,8 +102,13 @@ class Direction(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """A strategy's wish. `price` is the close it was made at (the risk manager sizes from it);
-    prices are analytics floats until the risk manager turns the signal into orders."""
+    """A strategy's wish: hold `direction` (FLAT: no position and no pending entry).
+
+    `price` is the close it was made at. `entry` asks for a limit entry at that price instead of
+    a market entry at the next open; `expires` (epoch ms) cancels the entry if it has not filled
+    by the close of the candle reaching that time. `reason` is the short human rationale that
+    notifications and reports show. Prices are analytics floats until the risk manager turns
+    the signal into orders."""
 
     symbol: str
     direction: Direction
@@ -112,6 +117,8 @@ class Signal:
     stop_loss: float | None = None
     take_profit: float | None = None
     reason: str = ""
+    entry: float | None = None
+    expires: int | None = None
 
 
 class OrderType(StrEnum):
@@ -162,13 +169,15 @@ class OrderRequest:
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     reason: str = ""
+    expires: int | None = None
 
 
 @dataclass(slots=True)
 class Order:
     """An order's life, owned by the execution engine. `client_order_id` is set before sending.
     `price` is the limit price of a LIMIT order and the trigger price of a STOP order; an entry's
-    `stop_loss` and `take_profit` are placed as orders of their own as it fills."""
+    `stop_loss` and `take_profit` are placed as orders of their own as it fills; an order still
+    open at the close of the candle reaching `expires` (epoch ms) is canceled."""
 
     client_order_id: str
     symbol: str
@@ -180,6 +189,7 @@ class Order:
     price: Decimal | None = None
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
+    expires: int | None = None
     parent_id: str | None = None
     oco_id: str | None = None
     reason: str = ""

@@ -7,14 +7,17 @@ entry fills, linked one-cancels-other; an exit that flattens a position cancels 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from decimal import Decimal
 
 import structlog
 
 from trading_bot.core.clock import Clock
 from trading_bot.core.events import (
+    CandleDataProcessed,
     OrderAccepted,
     OrderCanceled,
+    OrderCancelRequested,
     OrderFilled,
     OrderRejected,
     OrderRequestGenerated,
@@ -33,6 +36,7 @@ from trading_bot.core.ports import Broker
 log = structlog.get_logger("trading_bot.execution")
 
 _PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
+FINISHED_KEPT = 10_000  # finished orders kept for look-ups; older ones live in storage only
 
 
 class ExecutionEngine:
@@ -42,9 +46,12 @@ class ExecutionEngine:
         self.broker = broker
         self.id_prefix = id_prefix
         self.sequence = 0
-        self.orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}
+        self._finished: OrderedDict[str, Order] = OrderedDict()  # the latest, for look-ups
+        self._expiring: dict[str, int] = {}
         hub.subscribe(OrderRequestGenerated, self._on_request, Priority.EXECUTION)
+        hub.subscribe(OrderCancelRequested, self._on_cancel_requested, Priority.EXECUTION)
+        hub.subscribe(CandleDataProcessed, self._expire, Priority.EXECUTION)
         hub.subscribe(OrderAccepted, self._on_accepted, Priority.EXECUTION)
         hub.subscribe(OrderFilled, self._on_filled, Priority.EXECUTION)
         hub.subscribe(OrderRejected, self._on_rejected, Priority.EXECUTION)
@@ -56,21 +63,39 @@ class ExecutionEngine:
         return [o for o in self._open.values() if symbol is None or o.symbol == symbol]
 
     def get(self, client_order_id: str) -> Order | None:
-        return self.orders.get(client_order_id)
+        """An open order, or one of the last `FINISHED_KEPT` that finished."""
+        return self._open.get(client_order_id) or self._finished.get(client_order_id)
+
+    def next_expiry(self) -> int | None:
+        """The earliest `expires` among open orders (backtests must not skip that candle)."""
+        return min(self._expiring.values(), default=None)
 
     def restore(self, orders: list[Order], sequence: int) -> None:
-        """Adopt orders loaded from storage after a restart; ids continue after `sequence`."""
+        """Adopt open orders loaded from storage after a restart; ids continue after
+        `sequence`."""
         self.sequence = max(self.sequence, sequence)
         for order in orders:
-            self.orders[order.client_order_id] = order
             if order.status.is_open:
-                self._open[order.client_order_id] = order
+                self._track(order)
 
     # -- commands -----------------------------------------------------------------------------
 
     def cancel(self, client_order_id: str) -> None:
         if client_order_id in self._open:
             self.broker.cancel(client_order_id)
+
+    def _on_cancel_requested(self, event: OrderCancelRequested) -> None:
+        self.cancel(event.client_order_id)
+
+    def _expire(self, event: CandleDataProcessed) -> None:
+        """Cancel orders whose `expires` this candle's close has reached."""
+        if not self._expiring:
+            return
+        close_time = event.candle.close_time
+        for client_order_id, expires in list(self._expiring.items()):
+            order = self._open.get(client_order_id)
+            if expires <= close_time and order is not None and order.symbol == event.candle.symbol:
+                self.cancel(client_order_id)
 
     def _next_id(self) -> str:
         self.sequence += 1
@@ -79,7 +104,7 @@ class ExecutionEngine:
     def _on_request(self, event: OrderRequestGenerated) -> None:
         r = event.request
         order = self._new_order(r.symbol, r.side, r.type, r.qty, r.price, r.role, r.reason)
-        order.stop_loss, order.take_profit = r.stop_loss, r.take_profit
+        order.stop_loss, order.take_profit, order.expires = r.stop_loss, r.take_profit, r.expires
         self._send(order)
 
     def _new_order(
@@ -109,9 +134,21 @@ class ExecutionEngine:
             updated_time=now,
         )
 
-    def _send(self, order: Order) -> None:
-        self.orders[order.client_order_id] = order
+    def _track(self, order: Order) -> None:
         self._open[order.client_order_id] = order
+        if order.expires is not None:
+            self._expiring[order.client_order_id] = order.expires
+
+    def _finish(self, order: Order, status: OrderStatus, time: int) -> None:
+        order.status, order.updated_time = status, time
+        del self._open[order.client_order_id]
+        self._expiring.pop(order.client_order_id, None)
+        self._finished[order.client_order_id] = order
+        if len(self._finished) > FINISHED_KEPT:
+            self._finished.popitem(last=False)
+
+    def _send(self, order: Order) -> None:
+        self._track(order)
         self.hub.publish(OrderSubmitted(order))
         self.broker.submit(order)
 
@@ -135,12 +172,10 @@ class ExecutionEngine:
             order.avg_fill_price * order.filled_qty + fill.price * fill.qty
         ) / new_filled
         order.filled_qty = new_filled
-        order.updated_time = fill.time
         if new_filled < order.qty:
-            order.status = OrderStatus.PARTIALLY_FILLED
+            order.status, order.updated_time = OrderStatus.PARTIALLY_FILLED, fill.time
         else:
-            order.status = OrderStatus.FILLED
-            del self._open[order.client_order_id]
+            self._finish(order, OrderStatus.FILLED, fill.time)
         self._after_fill(order, fill.qty)
 
     def _after_fill(self, order: Order, qty: Decimal) -> None:
@@ -180,15 +215,11 @@ class ExecutionEngine:
             self._send(child)
 
     def _on_rejected(self, event: OrderRejected) -> None:
-        if event.client_order_id is None:
-            return
-        order = self._open.pop(event.client_order_id, None)
+        order = self._open.get(event.client_order_id or "")
         if order is not None:
-            order.status = OrderStatus.REJECTED
-            order.updated_time = event.time
+            self._finish(order, OrderStatus.REJECTED, event.time)
 
     def _on_canceled(self, event: OrderCanceled) -> None:
-        order = self._open.pop(event.client_order_id, None)
+        order = self._open.get(event.client_order_id)
         if order is not None:
-            order.status = OrderStatus.CANCELED
-            order.updated_time = event.time
+            self._finish(order, OrderStatus.CANCELED, event.time)

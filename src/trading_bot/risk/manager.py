@@ -18,6 +18,7 @@ import structlog
 from trading_bot.core.clock import DAY_MS, Clock, day_start_ms, ms_to_iso
 from trading_bot.core.events import (
     EquityUpdated,
+    OrderCancelRequested,
     OrderRejected,
     OrderRequestGenerated,
     RiskLimitHit,
@@ -146,14 +147,13 @@ class RiskManager:
 
     def _on_signal(self, event: TradingSignalGenerated) -> None:
         signal = event.signal
+        self._cancel_pending_entries(signal)
         position = self.portfolio.position(signal.symbol)
         held = position.direction if position is not None else Direction.FLAT
         if held is not Direction.FLAT and held is not signal.direction and position is not None:
             side = Side.SELL if held is Direction.LONG else Side.BUY
-            self._request(signal, side, abs(position.qty), OrderRole.EXIT, signal.reason)
+            self._request(signal, side, abs(position.qty), OrderRole.EXIT)
         if signal.direction is Direction.FLAT or held is signal.direction:
-            return
-        if self._has_pending_entry(signal.symbol):
             return
         problem = self._entry_problem(signal, flipping=held is not Direction.FLAT)
         if problem is not None:
@@ -161,8 +161,12 @@ class RiskManager:
             return
         self._enter(signal)
 
-    def _has_pending_entry(self, symbol: str) -> bool:
-        return any(o.role is OrderRole.ENTRY for o in self.orders.open_orders(symbol))
+    def _cancel_pending_entries(self, signal: Signal) -> None:
+        """A new signal supersedes an entry that has not filled yet."""
+        for order in self.orders.open_orders(signal.symbol):
+            if order.role is OrderRole.ENTRY:
+                reason = f"superseded by a {signal.direction.value} signal"
+                self.hub.publish(OrderCancelRequested(order.client_order_id, reason, signal.time))
 
     def _entry_problem(self, signal: Signal, flipping: bool) -> str | None:
         if self.paused:
@@ -174,54 +178,47 @@ class RiskManager:
             return "short entries are disabled (risk.allow_short = false)"
         others_open = self.portfolio.open_position_count() - flipping
         if others_open >= self.settings.max_open_positions:
-            return (
-                f"{self.settings.max_open_positions} positions are open (risk.max_open_positions)"
-            )
+            limit = self.settings.max_open_positions
+            return f"{limit} positions are open already (risk.max_open_positions)"
         if signal.symbol not in self.instruments:
             return f"no instrument rules for {signal.symbol}"
-        if not signal.price > 0:
-            return f"signal price {signal.price} is not a positive number"
-        return self._stop_problem(signal)
-
-    @staticmethod
-    def _stop_problem(signal: Signal) -> str | None:
+        price = _entry_price(signal)
+        if not price > 0:
+            return f"entry price {price} is not a positive number"
         stop = signal.stop_loss
-        if stop is None:
-            return None
-        wrong_side = (
-            stop >= signal.price if signal.direction is Direction.LONG else stop <= signal.price
-        )
-        if wrong_side:
-            return f"stop {stop} is on the wrong side of the price {signal.price}"
+        if stop is not None and (
+            (stop >= price) if signal.direction is Direction.LONG else (stop <= price)
+        ):
+            return f"stop {stop} is on the wrong side of the entry {price}"
         return None
 
     def _enter(self, signal: Signal) -> None:
         instrument = self.instruments[signal.symbol]
-        equity = self.portfolio.equity
         settings = self.settings
+        price = _entry_price(signal)
         if signal.stop_loss is not None:
-            qty_f = (
-                equity * settings.risk_per_trade_pct / 100 / abs(signal.price - signal.stop_loss)
-            )
+            at_risk = self.portfolio.equity * settings.risk_per_trade_pct / 100
+            qty_f = at_risk / abs(price - signal.stop_loss)
         else:
-            qty_f = equity * settings.position_size_pct / 100 / signal.price
+            qty_f = self.portfolio.equity * settings.position_size_pct / 100 / price
         if settings.max_position_notional is not None:
-            qty_f = min(qty_f, settings.max_position_notional / signal.price)
-        price = to_decimal(signal.price)
+            qty_f = min(qty_f, settings.max_position_notional / price)
         qty = instrument.round_qty(to_decimal(qty_f)) if qty_f > 0 else ZERO
-        problem = instrument.order_size_problem(qty, price)
+        problem = instrument.order_size_problem(qty, to_decimal(price))
         if problem is not None:
             self._reject(signal, f"position too small: {problem}")
             return
         side = Side.BUY if signal.direction is Direction.LONG else Side.SELL
+        limit = _rounded(instrument, signal.entry)
         self._request(
             signal,
             side,
             qty,
             OrderRole.ENTRY,
-            signal.reason,
-            stop_loss=_rounded(instrument, signal.stop_loss),
-            take_profit=_rounded(instrument, signal.take_profit),
+            OrderType.MARKET if limit is None else OrderType.LIMIT,
+            limit,
+            _rounded(instrument, signal.stop_loss),
+            _rounded(instrument, signal.take_profit),
         )
 
     def _request(
@@ -230,20 +227,23 @@ class RiskManager:
         side: Side,
         qty: Decimal,
         role: OrderRole,
-        reason: str,
+        order_type: OrderType = OrderType.MARKET,
+        price: Decimal | None = None,
         stop_loss: Decimal | None = None,
         take_profit: Decimal | None = None,
     ) -> None:
         request = OrderRequest(
             symbol=signal.symbol,
             side=side,
-            type=OrderType.MARKET,
+            type=order_type,
             qty=qty,
             role=role,
             time=signal.time,
+            price=price,
             stop_loss=stop_loss,
             take_profit=take_profit,
-            reason=reason,
+            reason=signal.reason,
+            expires=signal.expires if role is OrderRole.ENTRY else None,
         )
         self.hub.publish(OrderRequestGenerated(request))
 
@@ -252,6 +252,11 @@ class RiskManager:
             "signal rejected", symbol=signal.symbol, direction=str(signal.direction), reason=reason
         )
         self.hub.publish(OrderRejected(signal.symbol, reason, signal.time))
+
+
+def _entry_price(signal: Signal) -> float:
+    """The price an entry is sized at: its limit, or the signal's close for a market entry."""
+    return signal.price if signal.entry is None else signal.entry
 
 
 def _rounded(instrument: Instrument, price: float | None) -> Decimal | None:

@@ -91,6 +91,7 @@ class OrderRow(Base):
     price: Mapped[Decimal | None]
     stop_loss: Mapped[Decimal | None]
     take_profit: Mapped[Decimal | None]
+    expires: Mapped[int | None]
     role: Mapped[OrderRole]
     status: Mapped[OrderStatus] = mapped_column(index=True)
     filled_qty: Mapped[Decimal]

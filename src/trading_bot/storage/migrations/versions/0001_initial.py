@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("price", MONEY, nullable=True),
         sa.Column("stop_loss", MONEY, nullable=True),
         sa.Column("take_profit", MONEY, nullable=True),
+        sa.Column("expires", sa.BigInteger(), nullable=True),
         sa.Column("role", sa.String(), nullable=False),
         sa.Column("status", sa.String(), nullable=False),
         sa.Column("filled_qty", MONEY, nullable=False),

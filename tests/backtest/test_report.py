@@ -32,6 +32,7 @@ def test_report_is_standalone(make_result: ResultFactory, tmp_path: Path) -> Non
     assert PLOTLY_JS in html
     assert '<script src="http' not in html
     assert not re.search(r"<script[^>]+src=", html)
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
 
 
 def test_report_names_the_run_and_shows_metrics(
@@ -51,10 +52,46 @@ def test_report_names_the_run_and_shows_metrics(
     assert SYNTHETIC_LABEL not in html
 
 
+def test_report_reads_well(
+    make_result: ResultFactory, make_trade: TradeFactory, tmp_path: Path
+) -> None:
+    trades = [
+        make_trade("7.5", Direction.LONG, exit_reason="take_profit"),
+        make_trade("-3", Direction.SHORT, exit_reason="stop<loss>"),
+    ]
+    html = report_of(make_result([100.0, 107.5, 97.0], trades), tmp_path)
+    # The run on one line under the title, the results as tiles, losses in red.
+    assert "2021-01-01T00:00:00Z → 2021-01-01T02:00:00Z · 3 bars · run in 0.250 s" in html
+    assert '<dt>Total return</dt><dd class="down">-3.00%</dd>' in html
+    assert "<dt>Bars</dt>" not in html
+    # The lines are named by their axes, not the legend, which holds the trade markers only.
+    assert html.count('"showlegend":false') == 3
+    assert '"ticksuffix":"%"' in html  # drawdown axis
+    # Few trades: big markers, exits shown; hovers and the table written for people.
+    assert '"size":11' in html and '"visible":"legendonly"' not in html
+    assert "pnl +7.50 (fees 0.87)" in html
+    assert "Last 2 of 2 trades (UTC)" in html
+    assert "<td>29000.50</td><td>29100.25</td>" in html
+    assert '<td class="down">-3.00</td><td class="text">stop&lt;loss&gt;</td>' in html
+
+
+def test_crowded_trades_make_small_markers_and_hide_exits(
+    make_result: ResultFactory, make_trade: TradeFactory, tmp_path: Path
+) -> None:
+    trades = [make_trade("1") for _ in range(1_001)]
+    html = report_of(make_result([100.0, 101.0], trades), tmp_path)
+    assert '"size":11' not in html
+    assert '"visible":"legendonly"' in html
+    assert "Last 10 of 1,001 trades (UTC)" in html
+
+
 def test_synthetic_data_is_labelled(make_result: ResultFactory, tmp_path: Path) -> None:
     html = report_of(make_result([100.0, 101.0], synthetic=True), tmp_path)
     assert f'<span class="synthetic">{SYNTHETIC_LABEL}</span>' in html
     assert f"{SYNTHETIC_LABEL}</title>" in html
+    assert "not market prices" in html
+    # On the chart too, so that a screenshot of the chart alone says so.
+    assert f'"text":"{SYNTHETIC_LABEL}"' in html
 
 
 def test_a_million_bars_make_a_small_file(tmp_path: Path) -> None:

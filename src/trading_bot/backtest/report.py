@@ -41,7 +41,7 @@ _EQUITY_COLOUR = "#0f766e"
 _DRAWDOWN_COLOUR = "#dc2626"
 _MARKER_SIZES = ((100, 11, 9), (1_000, 8, 6))
 """(most trades, entry size, exit size): markers shrink as trades crowd the price line."""
-_CROWDED_MARKERS = (6, 5)
+_CROWDED_MARKERS = (5, 5)
 """Marker sizes past the last of `_MARKER_SIZES`, where exits also start hidden (a click on
 their legend entry shows them): in a crowd they would hide the price line."""
 _RUN_LABELS = ("Period", "Bars", "Elapsed", "Speed")
@@ -141,6 +141,9 @@ def _figure(result: BacktestResult) -> go.Figure:
             {"fill": "tozeroy", "fillcolor": "rgba(220, 38, 38, 0.2)"},
         ),
     )
+    # Markers first, so the price line is drawn over them where trades crowd it.
+    for trace in _trade_markers(result.trades):
+        figure.add_trace(trace, row=1, col=1)
     for name, values, row, colour, value, extra in lines:
         keep = envelope_indices(values)
         figure.add_trace(
@@ -157,8 +160,6 @@ def _figure(result: BacktestResult) -> go.Figure:
             row=row,
             col=1,
         )
-    for trace in _trade_markers(result.trades):
-        figure.add_trace(trace, row=1, col=1)
     figure.update_yaxes(title_text="price", row=1, col=1)
     figure.update_yaxes(title_text="equity", tickformat=",.0f", row=2, col=1)
     figure.update_yaxes(
@@ -183,7 +184,7 @@ def _figure(result: BacktestResult) -> go.Figure:
             y=0.5,
             showarrow=False,
             textangle=-15,
-            font={"size": 40, "color": "rgba(220, 38, 38, 0.18)"},
+            font={"size": 32, "color": "rgba(220, 38, 38, 0.18)"},
         )
     figure.update_layout(
         height=900,

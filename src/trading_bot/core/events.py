@@ -33,6 +33,8 @@ class EventType(StrEnum):
     TRADING_PAUSED = "TRADING_PAUSED"
     TRADING_RESUMED = "TRADING_RESUMED"
     FEED_ENDED = "FEED_ENDED"
+    FEED_STALE = "FEED_STALE"
+    FEED_RESTORED = "FEED_RESTORED"
     HANDLER_FAILED = "HANDLER_FAILED"
 
 
@@ -184,6 +186,25 @@ class FeedEnded(Event):
     """A finite feed (a replay) has delivered its last candle."""
 
     type: ClassVar[EventType] = EventType.FEED_ENDED
+    source: str
+    time: int
+
+
+@dataclass(slots=True)
+class FeedStale(Event):
+    """A feed went quiet or lost its connection; `detail` says what the feed is doing about it."""
+
+    type: ClassVar[EventType] = EventType.FEED_STALE
+    source: str
+    detail: str
+    time: int
+
+
+@dataclass(slots=True)
+class FeedRestored(Event):
+    """A stale feed delivers again (after backfilling what it missed)."""
+
+    type: ClassVar[EventType] = EventType.FEED_RESTORED
     source: str
     time: int
 

@@ -40,6 +40,9 @@ class RiskSettings(Section):
     max_position_notional: float | None = Field(
         None, gt=0, description="largest position value in the quote currency (none: no cap)"
     )
+    max_leverage: float = Field(
+        1.0, gt=0, description="largest position value as a multiple of equity (1: no leverage)"
+    )
     max_open_positions: int = Field(5, ge=1, description="most positions open at once")
     max_daily_loss_pct: float | None = Field(
         5.0,

@@ -1,8 +1,8 @@
 """The risk manager: turns signals into sized, rounded order requests, or rejects them.
 
 Sizing: with a stop, the position loses `risk_per_trade_pct` of equity if the stop is hit;
-without one, the position is worth `position_size_pct` of equity. Both are capped by
-`max_position_notional`. Exits are never blocked; entries are blocked while trading is paused,
+without one, the position is worth `position_size_pct` of equity. Both are capped at
+`max_leverage` x equity and at `max_position_notional`. Exits are never blocked; entries are blocked while trading is paused,
 after the daily loss kill switch fired (until the next UTC day), or at `max_open_positions`.
 """
 
@@ -201,6 +201,7 @@ class RiskManager:
             qty_f = at_risk / abs(price - signal.stop_loss)
         else:
             qty_f = self.portfolio.equity * settings.position_size_pct / 100 / price
+        qty_f = min(qty_f, self.portfolio.equity * settings.max_leverage / price)
         if settings.max_position_notional is not None:
             qty_f = min(qty_f, settings.max_position_notional / price)
         qty = instrument.round_qty(to_decimal(qty_f)) if qty_f > 0 else ZERO

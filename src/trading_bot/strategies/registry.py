@@ -11,9 +11,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from trading_bot.strategies.base import Strategy, StrategyParams
+from trading_bot.strategies.ict.strategy import Ict
 from trading_bot.strategies.sma_cross import SmaCross
 
-BUILT_IN: dict[str, type[Strategy]] = {SmaCross.name: SmaCross}
+BUILT_IN: dict[str, type[Strategy]] = {SmaCross.name: SmaCross, Ict.name: Ict}
 
 
 class StrategyError(Exception):

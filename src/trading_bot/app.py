@@ -24,7 +24,7 @@ from trading_bot.config import (
     secret_values,
 )
 from trading_bot.core.clock import SimulatedClock, datetime_to_ms
-from trading_bot.data.files import infer_timeframe_ms, load_candles
+from trading_bot.data.files import infer_timeframe_ms, iter_candles, load_candles
 from trading_bot.data.instruments import instrument_for
 from trading_bot.data.synthetic import generate_candles
 from trading_bot.data.timeframes import format_timeframe, parse_timeframe
@@ -107,8 +107,19 @@ class TradingApp:
         last = feed_state.get("last_open_time")
         if feed_state.get("symbol") == self.symbol and last is not None:
             p.processor.restore_last_closed(self.symbol, self.timeframe, int(last))
+            self._warm_up(int(last))
             return int(last)
         return None
+
+    def _warm_up(self, last_open_time: int) -> None:
+        """Replay the candles before the resume point to a strategy that rebuilds its memory
+        from history (`Strategy.warmup`); its signals then are history, not orders."""
+        strategy = self.pipeline.strategy
+        if strategy.warmup == 0:
+            return
+        history = self.frame[self.frame.index <= pd.Timestamp(last_open_time, unit="ms", tz="UTC")]
+        for candle in iter_candles(history.iloc[-strategy.warmup :], self.symbol, self.timeframe):
+            strategy.on_candle(candle)
 
     def _buffer_state(self) -> None:
         assert self.recorder is not None

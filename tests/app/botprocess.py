@@ -66,7 +66,14 @@ class BotProcess:
 
 
 def write_config(
-    path: Path, tmp: Path, candles: int, speed: float, seed: int = 3, bot: str = "", risk: str = ""
+    path: Path,
+    tmp: Path,
+    candles: int,
+    speed: float,
+    seed: int = 3,
+    bot: str = "",
+    risk: str = "",
+    strategy: str = 'name = "sma_cross"\nparams = { fast = 10, slow = 20 }',
 ) -> Path:
     path.write_text(
         f"""
@@ -85,8 +92,7 @@ seed = {seed}
 timeframe = "1m"
 
 [strategy]
-name = "sma_cross"
-params = {{ fast = 10, slow = 20 }}
+{strategy}
 
 [storage]
 database_url = "sqlite:///{tmp}/bot.sqlite"

@@ -89,3 +89,30 @@ async def test_restart_continues_positions_equity_and_paused_state(tmp_path: Pat
     assert store.load_positions() == []
     assert "trading is paused" in second.output
     assert equity_before is not None
+
+
+async def test_an_ict_paper_run_restarts_into_the_same_trades(tmp_path: Path) -> None:
+    """ict keeps no state in the database: after a restart it replays history (its warm-up)
+    and trades on exactly as if it had never stopped."""
+    strategy = 'name = "ict"\nparams = { killzones = [], require_bias = false }'
+    config = write_config(
+        tmp_path / "bot.toml", tmp_path, candles=3000, speed=100, strategy=strategy
+    )
+    first = await BotProcess.start(config, tmp_path)
+    await first.wait_for(STARTED)
+    await first.wait_for(" TRADE ")
+    assert await first.stop() == 0
+    second = await BotProcess.start(config, tmp_path, TRADING_BOT_REPLAY__SPEED="0")
+    assert "resuming" in await second.wait_for(STARTED)
+    await second.wait_for(FEED_ENDED)
+    assert await second.stop() == 0
+
+    settings = load_settings(config)
+    replay = settings.replay
+    frame = generate_candles(
+        replay.candles, parse_timeframe(replay.timeframe), replay.seed, datetime_to_ms(replay.start)
+    )
+    expected = [t for t in run_backtest(frame, settings.pipeline, replay.symbol).trades]
+    expected = [t for t in expected if t.exit_reason != "end_of_backtest"]
+    assert len(expected) >= 3
+    assert stored(tmp_path).load_trades() == expected

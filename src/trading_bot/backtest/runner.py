@@ -7,9 +7,9 @@ positions are closed at the last close with exit reason `end_of_backtest`.
 
 Speed: when the strategy has a batch form (`Strategy.batch_signals`), only the candles on which
 something can happen go through the pipeline: those with a signal, those on which a pending
-order could fill, and those whose close expires an order. On the quiet candles between them no order can fill and no signal comes, so
-the portfolio marks them and the risk manager watches them vectorized, with the same results
-(tests compare the two drivers bar for bar).
+order could fill, and those whose close expires an order. On the quiet candles between them no
+order can fill and no signal comes, so the portfolio marks them and the risk manager watches
+them vectorized, with the same results (tests compare the two drivers bar for bar).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Sizing: with a stop, the position loses `risk_per_trade_pct` of equity if the stop is hit;
 without one, the position is worth `position_size_pct` of equity. Both are capped at
-`max_leverage` x equity and at `max_position_notional`. Exits are never blocked; entries are blocked while trading is paused,
-after the daily loss kill switch fired (until the next UTC day), or at `max_open_positions`.
+`max_leverage` x equity and at `max_position_notional`. Exits are never blocked; entries are
+blocked while trading is paused, after the daily loss kill switch fired (until the next UTC
+day), or at `max_open_positions`.
 """
 
 from __future__ import annotations

@@ -38,6 +38,9 @@ class Strategy(ABC):
 
     name: ClassVar[str]
     Params: ClassVar[type[StrategyParams]] = StrategyParams
+    # Candles of history to replay after a restart, for a strategy whose memory `state()`
+    # does not carry; 0 when `state()` / `restore()` bring it back.
+    warmup: int = 0
 
     def __init__(self, params: StrategyParams, symbol: str, timeframe_ms: int) -> None:
         self.params = params

@@ -196,6 +196,8 @@ class Ict(Strategy):
         self.pending: _Pending | None = None
         self.traded: set[tuple[str, int]] = set()  # (killzone, day) sessions already traded
         self.bar = -1
+        # Restarts rebuild the trackers from history: enough for the higher timeframe's swings.
+        self.warmup = max(1000, 40 * p.htf_swing_length * htf // timeframe_ms)
 
     def on_candle(self, candle: Candle) -> Signal | None:
         self.bar += 1

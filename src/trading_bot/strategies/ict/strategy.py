@@ -7,10 +7,11 @@ For a long (a short mirrors it):
 3. Within `sweep_window` candles, a market structure shift: a close above the last confirmed
    swing high, with displacement (a candle whose body is at least `displacement_k` x ATR)
    somewhere in the move, inside an allowed killzone.
-4. The move left a bullish fair value gap (or, with `entry = "ob"`, an order block): a limit
-   entry at its consequent encroachment (the middle) or near edge, which must lie in the
-   optimal trade entry zone (0.62-0.79 retracement of the move from the sweep's low) when
-   `ote` is on; where the gap straddles the zone, the entry is moved into the zone.
+4. The move left a bullish fair value gap since the sweep (or, with `entry = "ob"`, an order
+   block), by the third candle after the shift: a limit entry at its consequent encroachment
+   (the middle) or near edge, which must lie in the optimal trade entry zone (0.62-0.79
+   retracement of the move from the sweep's low) when `ote` is on; where the gap straddles
+   the zone, the entry is moved into it.
 5. Stop below the sweep's low by `stop_buffer_atr` x ATR; target `r_multiple` x the risk, or
    the nearest untaken buy-side liquidity at least 1R away (`target = "liquidity"`).
 6. The entry is canceled after `expiry_bars` candles, or as soon as a candle closes beyond the

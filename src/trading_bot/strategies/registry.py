@@ -11,10 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from trading_bot.strategies.base import Strategy, StrategyParams
-from trading_bot.strategies.ict.strategy import Ict
-from trading_bot.strategies.sma_cross import SmaCross
 
-BUILT_IN: dict[str, type[Strategy]] = {SmaCross.name: SmaCross, Ict.name: Ict}
+# Built-in strategies by name, imported when used (ict pulls in numba, slow to import).
+BUILT_IN = {
+    "sma_cross": "trading_bot.strategies.sma_cross:SmaCross",
+    "ict": "trading_bot.strategies.ict.strategy:Ict",
+}
 
 
 class StrategyError(Exception):
@@ -22,9 +24,8 @@ class StrategyError(Exception):
 
 
 def load_strategy_class(name: str) -> type[Strategy]:
-    """`sma_cross` (built-in), `package.module:Class`, or `path/to/file.py:Class`."""
-    if name in BUILT_IN:
-        return BUILT_IN[name]
+    """A built-in name (`sma_cross`, `ict`), `package.module:Class`, or `path/to/file.py:Class`."""
+    name = BUILT_IN.get(name, name)
     if ":" not in name:
         known = ", ".join(sorted(BUILT_IN))
         raise StrategyError(

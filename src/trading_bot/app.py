@@ -1,4 +1,4 @@
-"""The application: wires the pipeline to its edges (replay feed, storage, console) and owns
+"""The application: wires the pipeline to its edges (market feed, storage, console) and owns
 the lifecycle: restore state, run until a signal, then stop gracefully and save everything.
 
 Everything runs on one asyncio loop. SIGINT/SIGTERM stop the bot (feed stopped, state saved,
@@ -12,22 +12,17 @@ import contextlib
 import signal
 from pathlib import Path
 
-import pandas as pd
 import structlog
 from rich.console import Console
 
 from trading_bot.config import (
     ConfigError,
-    ReplaySettings,
     Settings,
     load_settings,
     secret_values,
 )
-from trading_bot.core.clock import SimulatedClock, datetime_to_ms
-from trading_bot.data.files import infer_timeframe_ms, iter_candles, load_candles
-from trading_bot.data.instruments import instrument_for
-from trading_bot.data.synthetic import generate_candles
-from trading_bot.data.timeframes import format_timeframe, parse_timeframe
+from trading_bot.core.model import Instrument
+from trading_bot.data.timeframes import format_timeframe
 from trading_bot.logs import configure_logging, log_action
 from trading_bot.notify.audit import AuditTrail
 from trading_bot.notify.console import ConsoleNotifier
@@ -35,11 +30,14 @@ from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close
 from trading_bot.redaction import redact_url
 from trading_bot.storage import Database, Recorder, StateStore
 from trading_bot.strategies.registry import build_strategy
-from trading_bot.venues.replay import ReplayFeed
+from trading_bot.venues.binance.market import BinanceMarket
+from trading_bot.venues.market import Market
+from trading_bot.venues.replay import ReplayMarket
 
 log = structlog.get_logger("trading_bot.app")
 
 SHUTDOWN_REASON = "shutdown"
+RUNNING = "Running."  # the end of the start-up announcement
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -47,46 +45,58 @@ class LiveModeUnavailable(Exception):
     """`mode = "live"` was asked for, but no live venue is configured in this version."""
 
 
-def load_replay_frame(replay: ReplaySettings) -> tuple[pd.DataFrame, int]:
-    """The replay's candles: the seeded synthetic sample, or a candle file."""
-    if replay.data == "synthetic":
-        timeframe = parse_timeframe(replay.timeframe)
-        start = datetime_to_ms(replay.start)
-        return generate_candles(replay.candles, timeframe, replay.seed, start), timeframe
-    frame = load_candles(Path(replay.data))
-    return frame, infer_timeframe_ms(frame)
+def make_market(settings: Settings) -> Market:
+    """The market-data venue `bot.venue` names."""
+    if settings.bot.venue == "binance":
+        return BinanceMarket(settings.binance)
+    return ReplayMarket(settings.replay)
 
 
 class TradingApp:
-    def __init__(self, settings: Settings, config_path: Path | None, console: Console) -> None:
-        if settings.bot.mode == "live":
-            raise LiveModeUnavailable(
-                'bot.mode = "live" needs a live venue, and this version trades on the replay '
-                'venue only: set bot.mode = "paper"'
-            )
+    def __init__(
+        self,
+        settings: Settings,
+        config_path: Path | None,
+        console: Console,
+        market: Market,
+        instrument: Instrument,
+    ) -> None:
         self.settings = settings
         self.config_path = config_path
         self.console = console
         self.stop_requested = asyncio.Event()
-        replay = settings.replay
-        self.frame, self.timeframe = load_replay_frame(replay)
-        self.synthetic = bool(self.frame.attrs.get("synthetic", False))
-        self.symbol = replay.symbol
-        self.instrument = instrument_for(self.symbol, self.frame, settings.instrument)
+        self.market = market
+        self.symbol, self.timeframe = market.symbol, market.timeframe_ms
         strategy_settings = settings.strategy
         strategy = build_strategy(
             strategy_settings.name, strategy_settings.params, self.symbol, self.timeframe
         )
-        self.clock = SimulatedClock()
+        self.clock = market.clock
         self.pipeline: Pipeline = build_pipeline(
-            settings.pipeline, self.clock, strategy, self.instrument
+            settings.pipeline, self.clock, strategy, instrument
         )
         self.database = Database(settings.storage.database_url)
         self.store = StateStore(self.database)
         self.notifier = ConsoleNotifier(self.pipeline.hub, console)
         AuditTrail(self.pipeline.hub)
-        self.feed: ReplayFeed | None = None
         self.recorder: Recorder | None = None
+
+    @classmethod
+    async def create(
+        cls, settings: Settings, config_path: Path | None, console: Console
+    ) -> TradingApp:
+        if settings.bot.mode == "live":
+            raise LiveModeUnavailable(
+                'bot.mode = "live" needs a venue that trades, and this version only reads '
+                'market data (replay, Binance): set bot.mode = "paper"'
+            )
+        market = make_market(settings)
+        try:
+            instrument = await market.prepare(settings.instrument)
+        except BaseException:
+            await market.close()
+            raise
+        return cls(settings, config_path, console, market, instrument)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -107,19 +117,23 @@ class TradingApp:
         last = feed_state.get("last_open_time")
         if feed_state.get("symbol") == self.symbol and last is not None:
             p.processor.restore_last_closed(self.symbol, self.timeframe, int(last))
-            self._warm_up(int(last))
             return int(last)
         return None
 
-    def _warm_up(self, last_open_time: int) -> None:
-        """Replay the candles before the resume point to a strategy that rebuilds its memory
-        from history (`Strategy.warmup`); its signals then are history, not orders."""
+    async def _warm_up(self, resume_after: int | None) -> None:
+        """Replay history to a strategy that rebuilds its memory from candles
+        (`Strategy.warmup`): the candles before the resume point, or on a first start the
+        latest ones (a replay has none). Its signals then are history, not orders; the feed
+        goes on after the last of these candles."""
         strategy = self.pipeline.strategy
         if strategy.warmup == 0:
             return
-        history = self.frame[self.frame.index <= pd.Timestamp(last_open_time, unit="ms", tz="UTC")]
-        for candle in iter_candles(history.iloc[-strategy.warmup :], self.symbol, self.timeframe):
+        history = await self.market.history(resume_after, strategy.warmup)
+        for candle in history:
             strategy.on_candle(candle)
+        if history and resume_after is None:
+            last = history[-1].open_time
+            self.pipeline.processor.restore_last_closed(self.symbol, self.timeframe, last)
 
     def _buffer_state(self) -> None:
         assert self.recorder is not None
@@ -166,16 +180,10 @@ class TradingApp:
     async def run(self) -> int:
         self.database.migrate()
         resume_after = self._restore()
-        replay = self.settings.replay
-        self.feed = ReplayFeed(
-            self.pipeline.hub,
-            self.clock,
-            self.frame,
-            self.symbol,
-            self.timeframe,
-            replay.speed,
-            replay.updates_per_candle,
-            resume_after,
+        await self._warm_up(resume_after)
+        processor = self.pipeline.processor
+        feed = self.market.feed(
+            self.pipeline.hub, lambda symbol: processor.last_closed_time(symbol, self.timeframe)
         )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -185,7 +193,7 @@ class TradingApp:
         loop.add_signal_handler(signal.SIGUSR2, self.pipeline.risk.resume)
         self._announce(resume_after)  # after the handlers: a signal may follow at once
         tasks = [
-            asyncio.create_task(self.feed.run(), name="replay-feed"),
+            asyncio.create_task(feed, name="market-feed"),
             asyncio.create_task(self._flush_forever(), name="storage-flush"),
             asyncio.create_task(self.notifier.run(), name="console-notifier"),
         ]
@@ -232,28 +240,24 @@ class TradingApp:
 
     def _announce(self, resume_after: int | None) -> None:
         s, p = self.settings, self.pipeline
-        feed = self.feed
-        assert feed is not None
-        source = (
-            f"[bold yellow]SYNTHETIC sample data[/] (seed {s.replay.seed}; not real prices)"
-            if self.synthetic
-            else f"file {s.replay.data}"
-        )
         self.console.print(
             f"[bold]trading-bot[/] {s.bot.mode.upper()} trading {self.symbol} "
             f"{format_timeframe(self.timeframe)} with {p.strategy.name} "
-            f"{p.strategy.params.model_dump()} on the replay venue: {source}"
+            f"{p.strategy.params.model_dump()} on {self.market.describe()}"
         )
         positions = ", ".join(f"{x.symbol} {x.qty}" for x in p.portfolio.open_positions())
         self.console.print(
             f"Equity {p.portfolio.equity:,.2f}, cash {p.portfolio.cash:.2f}"
             f"{', positions ' + positions if positions else ''}"
             f"{', PAUSED' if p.risk.paused else ''}; database "
-            f"{redact_url(s.storage.database_url)}; {feed.remaining} candles to replay"
-            f"{' (resuming after the last processed candle)' if resume_after else ''}."
+            f"{redact_url(s.storage.database_url)}"
+            f"{'; resuming after the last processed candle' if resume_after else ''}. {RUNNING}"
         )
 
 
 async def run_app(settings: Settings, config_path: Path | None, console: Console) -> int:
-    app = TradingApp(settings, config_path, console)
-    return await app.run()
+    app = await TradingApp.create(settings, config_path, console)
+    try:
+        return await app.run()
+    finally:
+        await app.market.close()

@@ -178,6 +178,71 @@ def backtest(
         console.print(f"HTML report written to {report}")
 
 
+@app.command()
+def plot(
+    data: Annotated[
+        Path,
+        typer.Option(help="Candles: CSV (time,open,high,low,close,volume; .gz ok) or Parquet."),
+    ],
+    start: Annotated[
+        str, typer.Option(help="First candle to draw: ISO date or time, UTC (2023-01-05T08:00).")
+    ],
+    end: Annotated[str, typer.Option(help="Draw candles opening before this (ISO, UTC).")],
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")],
+    strategy: Annotated[
+        str | None,
+        typer.Option(help="Also backtest this strategy (ict, ...) and draw its setups."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="Strategy parameter KEY=VALUE (without a strategy: ict's)."
+        ),
+    ] = None,
+    symbol: Annotated[str, typer.Option(help="Symbol name to show.")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Draw candles with the ICT structures (swings, gaps, order blocks, liquidity, sweeps,
+    structure breaks, killzones) and a strategy's setups, as a standalone HTML chart.
+
+    The indicators start well before --start, so what was known when the window opens shows.
+    """
+    from trading_bot.backtest.ict_plot import (
+        ict_figure,
+        ict_layers,
+        indicator_params,
+        parse_time,
+        plot_title,
+        run_strategy,
+        select_window,
+        write_ict_plot,
+    )
+
+    params = _parse_params(param or [])
+    with user_errors():
+        start_ms, end_ms = parse_time(start, "--start"), parse_time(end, "--end")
+        ict_params = indicator_params(strategy, params)
+        frame = load_candles(data)
+        window = select_window(frame, start_ms, end_ms)
+        name = symbol or data.name.split(".")[0]
+        layers = ict_layers(window, ict_params)
+        run = None
+        if strategy is not None:
+            settings = _load(config).pipeline.model_copy(
+                update={"strategy": StrategySettings(name=strategy, params=params)}
+            )
+            bars = len(window.backtest_frame)
+            with _progress(f"backtest {strategy} on {data.name}", bars) as advance:
+                run = run_strategy(window, settings, name, advance)
+        figure = ict_figure(window, layers, run)
+    try:
+        write_ict_plot(out, figure, window, plot_title(name, window, strategy, params), run)
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    setups = f", {len(run.setups)} setups" if run is not None else ""
+    console.print(f"chart of {window.candles:,} candles{setups} written to {out}")
+
+
 @contextmanager
 def _progress(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
     with Progress(

@@ -49,6 +49,7 @@ from trading_bot.core.settings import (
     StrategySettings,
 )
 from trading_bot.redaction import MASK, Redactor, is_sensitive_key, redact_url, url_passwords
+from trading_bot.venues.binance.config import BinanceSettings
 
 ENV_PREFIX = "TRADING_BOT_"
 ENV_NESTED_DELIMITER = "__"
@@ -182,6 +183,9 @@ class BotSettings(Section):
         "paper", description="'live' sends real orders; never the default"
     )
     name: str = Field("trading-bot", description="shown in notifications and logs")
+    venue: Literal["replay", "binance"] = Field(
+        "replay", description="where market data comes from: the replay, or Binance spot"
+    )
     close_positions_on_shutdown: bool = Field(
         False, description="flatten open positions when the bot stops"
     )
@@ -279,6 +283,7 @@ class Settings(BaseSettings):
 
     bot: BotSettings = BotSettings()
     replay: ReplaySettings = ReplaySettings()
+    binance: BinanceSettings = BinanceSettings()
     strategy: StrategySettings = StrategySettings()
     risk: RiskSettings = RiskSettings()
     execution: ExecutionSettings = ExecutionSettings()

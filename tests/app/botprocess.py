@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-STARTED = "candles to replay"
+STARTED = "Running."
 FEED_ENDED = "has delivered its last candle"
 
 

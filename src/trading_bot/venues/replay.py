@@ -8,17 +8,25 @@ of what it sends, so a paper run on the replay and a backtest on the same candle
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import structlog
 
-from trading_bot.core.clock import SimulatedClock
+from trading_bot.config import ReplaySettings
+from trading_bot.core.clock import SimulatedClock, datetime_to_ms
 from trading_bot.core.events import FeedEnded, MarketDataReceived
 from trading_bot.core.hub import EventHub
-from trading_bot.core.model import Candle
-from trading_bot.data.files import frame_to_arrays, iter_candles
+from trading_bot.core.model import Candle, Instrument
+from trading_bot.core.settings import InstrumentSettings
+from trading_bot.data.files import frame_to_arrays, infer_timeframe_ms, iter_candles, load_candles
+from trading_bot.data.instruments import instrument_for
+from trading_bot.data.synthetic import generate_candles
+from trading_bot.data.timeframes import parse_timeframe
+from trading_bot.venues.market import LastClosed
 
 log = structlog.get_logger("trading_bot.replay")
 
@@ -83,3 +91,56 @@ class ReplayFeed:
                 final.volume * f,
                 closed=False,
             )
+
+
+class ReplayMarket:
+    """The replay venue as a `Market`: a candle frame (the seeded synthetic sample, or a file)
+    streamed at `speed` candles per second on a simulated clock."""
+
+    def __init__(self, settings: ReplaySettings) -> None:
+        self.settings = settings
+        self.symbol = settings.symbol
+        if settings.data == "synthetic":
+            self.timeframe_ms = parse_timeframe(settings.timeframe)
+            start = datetime_to_ms(settings.start)
+            self.frame = generate_candles(settings.candles, self.timeframe_ms, settings.seed, start)
+        else:
+            self.frame = load_candles(Path(settings.data))
+            self.timeframe_ms = infer_timeframe_ms(self.frame)
+        self.synthetic = bool(self.frame.attrs.get("synthetic", False))
+        self.clock = SimulatedClock()
+        self.replay: ReplayFeed | None = None
+
+    async def prepare(self, fallback: InstrumentSettings) -> Instrument:
+        return instrument_for(self.symbol, self.frame, fallback)
+
+    async def history(self, until_open_time: int | None, count: int) -> list[Candle]:
+        if until_open_time is None:
+            return []
+        before = self.frame[self.frame.index <= pd.Timestamp(until_open_time, unit="ms", tz="UTC")]
+        return list(iter_candles(before.iloc[-count:], self.symbol, self.timeframe_ms))
+
+    def feed(self, hub: EventHub, last_closed: LastClosed) -> Coroutine[Any, Any, None]:
+        self.replay = ReplayFeed(
+            hub,
+            self.clock,
+            self.frame,
+            self.symbol,
+            self.timeframe_ms,
+            self.settings.speed,
+            self.settings.updates_per_candle,
+            last_closed(self.symbol),
+        )
+        return self.replay.run()
+
+    def describe(self) -> str:
+        source = (
+            f"[bold yellow]SYNTHETIC sample data[/] (seed {self.settings.seed}; not real prices)"
+            if self.synthetic
+            else f"file {self.settings.data}"
+        )
+        remaining = f"; {self.replay.remaining} candles to replay" if self.replay else ""
+        return f"the replay venue: {source}{remaining}"
+
+    async def close(self) -> None:
+        """Nothing to release: the frame is in memory."""

@@ -12,6 +12,7 @@ from typing import NamedTuple
 from pydantic import Field, ValidationInfo, field_validator
 
 from trading_bot.core.settings import Section
+from trading_bot.data.timeframes import parse_timeframe
 
 
 class BinanceUrls(NamedTuple):
@@ -37,6 +38,8 @@ _SCHEMES["ws_api_url"] = _SCHEMES["ws_url"]
 class BinanceSettings(Section):
     """Binance spot: where to connect and how to behave when the connection or the limits bite."""
 
+    symbol: str = Field("BTC/USDT", description="the market to trade, BASE/QUOTE")
+    timeframe: str = Field("1m", description="candle interval: 1s, 1m, 3m, 5m, 15m, 30m, 1h, ...")
     testnet: bool = Field(False, description="use the spot test network (its URLs by default)")
     rest_url: str = Field(
         "", validate_default=True, description='REST base URL; "": production or testnet'
@@ -80,6 +83,12 @@ class BinanceSettings(Section):
     settle_s: float = Field(
         1.0, ge=0, description="seconds after a candle's close before REST's copy is final"
     )
+
+    @field_validator("timeframe")
+    @classmethod
+    def _known_timeframe(cls, value: str) -> str:
+        parse_timeframe(value)  # its ValueError says what is accepted
+        return value
 
     @field_validator("rest_url", "ws_url", "ws_api_url", mode="before")
     @classmethod

@@ -407,3 +407,14 @@ def test_settings_summary_masks_secrets() -> None:
 )
 def test_redact_url(text: str, expected: str) -> None:
     assert redact_url(text) == expected
+
+
+def test_the_binance_paper_example_validates() -> None:
+    from pathlib import Path
+
+    from trading_bot.config import load_settings
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "binance-paper.toml"
+    settings = load_settings(example, env={})
+    assert (settings.bot.venue, settings.bot.mode) == ("binance", "paper")
+    assert settings.binance.rest_url == "https://api.binance.com"

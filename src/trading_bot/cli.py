@@ -19,10 +19,11 @@ from trading_bot.core.clock import datetime_to_ms
 from trading_bot.core.settings import ExecutionSettings, PortfolioSettings, StrategySettings
 from trading_bot.data.files import DataFileError, load_candles, save_candles
 from trading_bot.data.synthetic import generate_candles
-from trading_bot.data.timeframes import parse_timeframe
+from trading_bot.data.timeframes import parse_time, parse_timeframe
 from trading_bot.logs import configure_logging
 from trading_bot.storage import StorageError
 from trading_bot.strategies.registry import StrategyError
+from trading_bot.venues.errors import VenueError
 
 app = typer.Typer(
     name="trading-bot",
@@ -36,6 +37,7 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 USER_ERRORS: tuple[type[Exception], ...] = (
+    VenueError,
     ConfigError,
     DataFileError,
     StrategyError,
@@ -211,7 +213,6 @@ def plot(
         ict_figure,
         ict_layers,
         indicator_params,
-        parse_time,
         plot_title,
         run_strategy,
         select_window,
@@ -276,6 +277,45 @@ def generate_data(
         frame = generate_candles(candles, parse_timeframe(timeframe), seed, datetime_to_ms(start))
         save_candles(frame, out)
     console.print(f"{len(frame):,} synthetic {timeframe} candles (seed {seed}) written to {out}")
+
+
+@app.command("download-data")
+def download_data(
+    symbol: Annotated[str, typer.Option(help="Market as BASE/QUOTE, e.g. BTC/USDT.")],
+    timeframe: Annotated[str, typer.Option(help="Candle interval: 1s, 1m, 5m, 1h, 1d, ...")],
+    start: Annotated[str, typer.Option(help="First candle's open time: ISO date or time, UTC.")],
+    end: Annotated[str, typer.Option(help="Candles opening before this time (ISO, UTC).")],
+    out: Annotated[
+        Path, typer.Option(help="Output: .csv, .csv.gz or .parquet; resumed if it exists.")
+    ],
+    venue: Annotated[str, typer.Option(help="Where from: binance.")] = "binance",
+    config: ConfigOption = None,
+) -> None:
+    """Download closed candles (paginated, resumable, with a progress bar) in the format the
+    backtester reads. Endpoints come from the configuration's [binance] section."""
+    from trading_bot.core.clock import WallClock
+    from trading_bot.venues.binance.download import download_klines
+    from trading_bot.venues.binance.rest import BinanceRest
+
+    if venue != "binance":
+        fail(f"--venue {venue!r}: only binance is supported for now")
+    settings = _load(config)
+    with user_errors():
+        start_ms, end_ms = parse_time(start, "--start"), parse_time(end, "--end")
+        if end_ms <= start_ms:
+            raise ValueError("--end must come after --start")
+        expected = (end_ms - start_ms) // parse_timeframe(timeframe)
+
+        async def download() -> int:
+            async with BinanceRest(settings.binance, WallClock()) as rest:
+                with _progress(f"{symbol} {timeframe} from {venue}", expected) as advance:
+                    result = await download_klines(
+                        rest, symbol, timeframe, start_ms, end_ms, out, advance
+                    )
+            return result.written
+
+        written = asyncio.run(download())
+    console.print(f"{written:,} candles written to {out}")
 
 
 @app.command()

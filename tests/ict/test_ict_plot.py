@@ -20,7 +20,6 @@ from trading_bot.backtest.ict_plot import (
     PlotWindow,
     ict_figure,
     ict_layers,
-    parse_time,
     run_strategy,
     select_window,
     write_ict_plot,
@@ -30,6 +29,7 @@ from trading_bot.core.model import Direction
 from trading_bot.core.settings import ExecutionSettings, PipelineSettings, StrategySettings
 from trading_bot.data.files import load_candles, save_candles
 from trading_bot.data.synthetic import generate_candles
+from trading_bot.data.timeframes import parse_time
 from trading_bot.strategies.ict.indicators.fvg import fvg
 from trading_bot.strategies.ict.indicators.order_blocks import order_blocks
 from trading_bot.strategies.ict.indicators.structure import market_structure

@@ -143,3 +143,9 @@ def test_default_ict_backtests_trade_with_stops_and_targets(shared_data: Path, n
     reasons = {t.exit_reason for t in result.trades}
     assert len(result.trades) >= 5
     assert {"stop_loss", "take_profit"} <= reasons
+
+
+@pytest.mark.parametrize(("text", "zones"), [("", ()), ("london, ny_am", ("london", "ny_am"))])
+def test_killzones_from_the_command_line(text: str, zones: tuple[str, ...]) -> None:
+    strategy = build_strategy("ict", {"killzones": text}, "X", FIVE_MINUTES)
+    assert strategy.params.killzones == zones  # type: ignore[attr-defined]

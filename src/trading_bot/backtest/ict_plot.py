@@ -39,7 +39,7 @@ import plotly.graph_objects as go
 from trading_bot.backtest.report import _PLOT_CONFIG, _STYLE
 from trading_bot.backtest.runner import run_backtest
 from trading_bot.backtest.summary import duration, format_pnl, short_time
-from trading_bot.core.clock import datetime_to_ms, ms_to_datetime
+from trading_bot.core.clock import ms_to_datetime
 from trading_bot.core.model import Direction, Position, Signal, Trade
 from trading_bot.core.settings import PipelineSettings
 from trading_bot.data.files import infer_timeframe_ms, iter_candles
@@ -89,19 +89,6 @@ NO_BAR = -1
 
 class PlotError(ValueError):
     """A window or a time the user asked for that cannot be drawn; the message says why."""
-
-
-def parse_time(text: str, option: str) -> int:
-    """An ISO date or date-time (`2023-01-05`, `2023-01-05T14:30`, `...Z`, `...+02:00`) as
-    epoch ms; without an offset it is UTC."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise PlotError(
-            f"{option} {text!r} is not an ISO date or time: write it like 2023-01-05 or "
-            "2023-01-05T14:30 (UTC)"
-        ) from None
-    return datetime_to_ms(value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 def _time_text(ms: int) -> str:

@@ -96,6 +96,14 @@ class IctParams(StrategyParams):
     expiry_bars: int = Field(12, ge=1, description="candles an unfilled entry stays")
     one_trade_per_killzone: bool = Field(True, description="one setup per killzone session")
 
+    @field_validator("killzones", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """`--param killzones=london,ny_am` (or `killzones=` for none) from the command line."""
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
     @field_validator("killzones")
     @classmethod
     def _known_killzones(cls, names: tuple[str, ...]) -> tuple[str, ...]:

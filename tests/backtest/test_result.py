@@ -45,6 +45,7 @@ TRADE_KEYS = {
     "pnl",
     "fees",
     "exit_reason",
+    "entry_reason",  # beyond the list: the rationale of the signal that opened it
 }
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -100,6 +101,7 @@ def test_json_has_exactly_the_documented_shape(
             assert isinstance(row[key], float)
             assert row[key] == float(getattr(trade, key))
         assert row["exit_reason"] == trade.exit_reason
+        assert row["entry_reason"] == trade.entry_reason
     assert [row["side"] for row in rows] == ["long", "short"]
     assert rows[0]["entry_time"] == "2021-01-01T00:00:00Z"
 

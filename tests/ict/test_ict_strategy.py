@@ -111,6 +111,7 @@ def test_the_setup_trades_through_the_pipeline_to_its_target() -> None:
     assert float(trade.entry_price) == pytest.approx(signal.entry, abs=1e-5)
     assert trade.exit_reason == "take_profit"
     assert float(trade.exit_price) == pytest.approx(signal.take_profit, abs=1e-5)
+    assert trade.entry_reason == signal.reason  # the rationale travels with the trade
 
 
 @pytest.mark.parametrize("end", [1500, 2400, 3000])

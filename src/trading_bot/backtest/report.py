@@ -248,6 +248,7 @@ def _markers(
             f" ({duration(trade.exit_time - trade.entry_time)})<br>"
             f"qty {trade.qty.normalize():f}<br>"
             f"pnl {format_pnl(trade.pnl)} (fees {format_pnl(trade.fees).lstrip('+')})<br>"
+            f"entry: {escape(trade.entry_reason)}<br>"
             f"exit: {escape(trade.exit_reason)}"
             for trade, price in zip(trades, prices, strict=True)
         ],

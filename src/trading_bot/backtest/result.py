@@ -123,6 +123,7 @@ def _trade_json(trade: Trade) -> dict[str, Any]:
         "pnl": float(trade.pnl),
         "fees": float(trade.fees),
         "exit_reason": trade.exit_reason,
+        "entry_reason": trade.entry_reason,
     }
 
 

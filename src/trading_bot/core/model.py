@@ -231,6 +231,7 @@ class Position:
     entry_fees: Decimal = ZERO
     realized_pnl: Decimal = ZERO
     last_price: float = 0.0
+    entry_reason: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -250,7 +251,8 @@ class Position:
 @dataclass(frozen=True, slots=True)
 class Trade:
     """A closed round trip: the part of a position one reducing fill closed. `fees` holds the
-    entry fees of that part and the exit fee; `pnl` is net of both."""
+    entry fees of that part and the exit fee; `pnl` is net of both. `entry_reason` is the
+    rationale of the signal that opened the position, `exit_reason` what closed it."""
 
     symbol: str
     side: Direction
@@ -262,3 +264,4 @@ class Trade:
     pnl: Decimal
     fees: Decimal
     exit_reason: str
+    entry_reason: str = ""

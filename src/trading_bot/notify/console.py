@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from rich.console import Console
+from rich.markup import escape
 
 from trading_bot.core.clock import ms_to_iso
 from trading_bot.core.events import (
@@ -21,6 +22,7 @@ from trading_bot.core.events import (
     TradingResumed,
 )
 from trading_bot.core.hub import EventHub, Priority
+from trading_bot.core.model import OrderRole
 
 
 class ConsoleNotifier:
@@ -45,9 +47,10 @@ class ConsoleNotifier:
 
     def _on_fill(self, event: OrderFilled) -> None:
         f = event.fill
+        why = f": {escape(f.reason)}" if f.role is OrderRole.ENTRY and f.reason else ""
         self._say(
             f"{ms_to_iso(f.time)}  [cyan]FILL[/]   {f.side.value:<4} {f.qty} {f.symbol} "
-            f"@ {f.price}  ({f.role.value}, fee {f.fee:.4f})"
+            f"@ {f.price}  ({f.role.value}, fee {f.fee:.4f}){why}"
         )
 
     def _on_trade(self, event: PositionClosed) -> None:

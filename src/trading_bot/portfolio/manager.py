@@ -136,6 +136,7 @@ class PortfolioManager:
         if position.qty == ZERO:
             position.opened_time = fill.time
             position.avg_price = fill.price
+            position.entry_reason = fill.reason
         else:
             total = abs(position.qty) + abs(signed)
             position.avg_price = (
@@ -161,6 +162,7 @@ class PortfolioManager:
             pnl=pnl,
             fees=entry_fee + exit_fee,
             exit_reason=_exit_reason(fill),
+            entry_reason=position.entry_reason,
         )
         position.qty -= closing * sign
         position.entry_fees -= entry_fee

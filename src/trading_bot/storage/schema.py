@@ -137,6 +137,7 @@ class TradeRow(Base):
     pnl: Mapped[Decimal]
     fees: Mapped[Decimal]
     exit_reason: Mapped[str]
+    entry_reason: Mapped[str]
 
 
 class EquityRow(Base):
@@ -159,6 +160,7 @@ class PositionRow(Base):
     entry_fees: Mapped[Decimal]
     realized_pnl: Mapped[Decimal]
     last_price: Mapped[float]
+    entry_reason: Mapped[str]
 
 
 class BotStateRow(Base):

@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column("pnl", MONEY, nullable=False),
         sa.Column("fees", MONEY, nullable=False),
         sa.Column("exit_reason", sa.String(), nullable=False),
+        sa.Column("entry_reason", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_trades"),
     )
     op.create_table(
@@ -89,6 +90,7 @@ def upgrade() -> None:
         sa.Column("entry_fees", MONEY, nullable=False),
         sa.Column("realized_pnl", MONEY, nullable=False),
         sa.Column("last_price", sa.Double(), nullable=False),
+        sa.Column("entry_reason", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("symbol", name="pk_positions"),
     )
     op.create_table(

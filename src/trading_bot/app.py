@@ -8,7 +8,6 @@ exit 0); SIGHUP reloads the configuration file; SIGUSR1 pauses new entries, SIGU
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from trading_bot.config import (
 )
 from trading_bot.core.model import Instrument
 from trading_bot.data.timeframes import format_timeframe
-from trading_bot.logs import configure_logging, log_action
+from trading_bot.logs import configure_logging, log_action, log_error
 from trading_bot.notify.audit import AuditTrail
 from trading_bot.notify.console import ConsoleNotifier
 from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close
@@ -197,6 +196,8 @@ class TradingApp:
             asyncio.create_task(self._flush_forever(), name="storage-flush"),
             asyncio.create_task(self.notifier.run(), name="console-notifier"),
         ]
+        for task in tasks:
+            task.add_done_callback(_report_failure)
         log_action("bot started", mode=self.settings.bot.mode, strategy=self.pipeline.strategy.name)
         try:
             await self.stop_requested.wait()
@@ -210,9 +211,7 @@ class TradingApp:
         """Stop intake first, then settle, save and close; bounded by bot.shutdown_timeout_s."""
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)  # failures were logged as they came
         if self.settings.bot.close_positions_on_shutdown:
             self._close_positions()
         self.notifier.drain()
@@ -230,7 +229,7 @@ class TradingApp:
             events={str(kind): n for kind, n in hub.published.items()},
             handler_failures=sum(hub.failures.values()),
         )
-        self.console.print(f"Stopped. Equity {equity:,.2f}; state saved.")
+        self.notifier.say_now(f"Stopped. Equity {equity:,.2f}; state saved.")
 
     def _close_positions(self) -> None:
         """Close open positions at the last known close (option bot.close_positions_on_shutdown)."""
@@ -240,19 +239,25 @@ class TradingApp:
 
     def _announce(self, resume_after: int | None) -> None:
         s, p = self.settings, self.pipeline
-        self.console.print(
+        self.notifier.say_now(
             f"[bold]trading-bot[/] {s.bot.mode.upper()} trading {self.symbol} "
             f"{format_timeframe(self.timeframe)} with {p.strategy.name} "
             f"{p.strategy.params.model_dump()} on {self.market.describe()}"
         )
         positions = ", ".join(f"{x.symbol} {x.qty}" for x in p.portfolio.open_positions())
-        self.console.print(
+        self.notifier.say_now(
             f"Equity {p.portfolio.equity:,.2f}, cash {p.portfolio.cash:.2f}"
             f"{', positions ' + positions if positions else ''}"
             f"{', PAUSED' if p.risk.paused else ''}; database "
             f"{redact_url(s.storage.database_url)}"
             f"{'; resuming after the last processed candle' if resume_after else ''}. {RUNNING}"
         )
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """A background task that died is an error people must see; the bot goes on."""
+    if not task.cancelled() and task.exception() is not None:
+        log_error(task.exception() or "", task=task.get_name())
 
 
 async def run_app(settings: Settings, config_path: Path | None, console: Console) -> int:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from trading_bot import __version__
@@ -21,6 +20,7 @@ from trading_bot.data.files import DataFileError, load_candles, save_candles
 from trading_bot.data.synthetic import generate_candles
 from trading_bot.data.timeframes import parse_time, parse_timeframe
 from trading_bot.logs import configure_logging
+from trading_bot.notify.console import Terminal
 from trading_bot.storage import StorageError
 from trading_bot.strategies.registry import StrategyError
 from trading_bot.venues.errors import VenueError
@@ -33,8 +33,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+console = Terminal(soft_wrap=True)
+errors = Terminal(stderr=True, soft_wrap=True)
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     VenueError,

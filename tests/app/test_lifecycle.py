@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 
@@ -42,3 +43,21 @@ async def test_close_positions_on_shutdown_flattens_at_the_last_close(tmp_path: 
     assert store.load_positions() == []
     assert store.load_trades()[-1].exit_reason == "shutdown"
     assert "(shutdown)" in bot.output
+
+
+async def test_a_closed_console_does_not_stop_the_bot_or_lose_its_state(tmp_path: Path) -> None:
+    """`trading-bot run | head` closes the bot's stdout: printing fails, the bot goes on and
+    still stops cleanly with its state saved."""
+    config = write_config(tmp_path / "bot.toml", tmp_path, candles=100_000, speed=200)
+    bot = await BotProcess.start(config, tmp_path)
+    await bot.wait_for(STARTED)
+    await bot.wait_for(" FILL ")
+    transport = bot.proc._transport  # type: ignore[attr-defined]
+    transport.get_pipe_transport(1).close()  # the reader goes away, as `head` does
+    bot.send(signal.SIGTERM)
+    async with asyncio.timeout(5):
+        assert await bot.proc.wait() == 0
+    store = StateStore(Database(f"sqlite:///{tmp_path}/bot.sqlite"))
+    feed = store.get_state("feed")
+    assert feed is not None and feed["last_open_time"] is not None
+    assert len(store.load_fills()) >= 1

@@ -6,7 +6,9 @@ The hub handlers only queue a line (no I/O on the trading path); an asyncio task
 from __future__ import annotations
 
 import asyncio
+import os
 
+import structlog
 from rich.console import Console
 from rich.markup import escape
 
@@ -24,12 +26,26 @@ from trading_bot.core.events import (
 from trading_bot.core.hub import EventHub, Priority
 from trading_bot.core.model import OrderRole
 
+log = structlog.get_logger("trading_bot.notify.console")
+
+
+class Terminal(Console):
+    """A rich console that survives its reader going away (`trading-bot run | head`): rich's
+    default exits the program; a trading bot must go on, so the output goes nowhere instead."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.file.fileno())
+        log.error("the console's reader went away; console output stops")
+
 
 class ConsoleNotifier:
     def __init__(self, hub: EventHub, console: Console, max_backlog: int = 10_000) -> None:
         self.console = console
         self.queue: asyncio.Queue[str] = asyncio.Queue(max_backlog)
         self.dropped = 0
+        self.broken = False
         hub.subscribe(OrderFilled, self._on_fill, Priority.NOTIFY)
         hub.subscribe(PositionClosed, self._on_trade, Priority.NOTIFY)
         hub.subscribe(OrderRejected, self._on_rejected, Priority.NOTIFY)
@@ -85,12 +101,23 @@ class ConsoleNotifier:
     def _on_resumed(self, event: TradingResumed) -> None:
         self._say(f"{ms_to_iso(event.time)}  [green]RESUMED[/]")
 
+    def say_now(self, line: str) -> None:
+        """Print at once (start-up and shutdown lines). A console that cannot be written to
+        (a closed pipe, a full disk) is reported once and then left alone: it must never stop
+        the bot."""
+        if self.broken:
+            return
+        try:
+            self.console.print(line, highlight=False)
+        except OSError as exc:
+            self.broken = True
+            log.error("the console cannot be written to; console output stops", error=str(exc))
+
     async def run(self) -> None:
         while True:
-            line = await self.queue.get()
-            self.console.print(line, highlight=False)
+            self.say_now(await self.queue.get())
 
     def drain(self) -> None:
         """Print what is still queued (at shutdown)."""
         while not self.queue.empty():
-            self.console.print(self.queue.get_nowait(), highlight=False)
+            self.say_now(self.queue.get_nowait())

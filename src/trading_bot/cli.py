@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -316,6 +317,42 @@ def download_data(
 
         written = asyncio.run(download())
     console.print(f"{written:,} candles written to {out}")
+
+
+@app.command("record-data")
+def record_data(
+    out: Annotated[Path, typer.Option(help="Output: .csv, .csv.gz or .parquet.")],
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Seconds to record (default: until Ctrl-C).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Stop once the candle opening at this time has closed.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Record the closed candles of the configured market exactly as the bot's feed delivers
+    them to the strategy (after the DataProcessor), in the backtester's format."""
+    from trading_bot.app import make_market
+    from trading_bot.venues.record import record_candles
+
+    settings = _load(config)
+
+    async def record() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        market = make_market(settings)
+        try:
+            await market.prepare(settings.instrument)
+            return await record_candles(market, out, stop, duration, until_ms)
+        finally:
+            await market.close()
+
+    with user_errors():
+        until_ms = None if until is None else parse_time(until, "--until")
+        written = asyncio.run(record())
+    console.print(f"{written:,} closed candles written to {out}")
 
 
 @app.command()

@@ -13,12 +13,12 @@ from pydantic import SecretStr, ValidationError
 
 from trading_bot.config import (
     ConfigError,
-    SecretsSection,
     Settings,
     load_settings,
     secret_values,
     settings_summary,
 )
+from trading_bot.core.secrets import SecretsSection
 from trading_bot.core.settings import PipelineSettings, RiskSettings
 from trading_bot.redaction import redact_url
 

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -26,9 +26,8 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -39,6 +38,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from trading_bot.core.secrets import KEYED_ERROR, NOT_GIVEN, SecretsSection, mentions_secret
 from trading_bot.core.settings import (
     ExecutionSettings,
     InstrumentSettings,
@@ -61,71 +61,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-# --- secrets from files ----------------------------------------------------------------------
-
-_KEYED_ERROR = "config_key"  # a validation error about `ctx["key"]` inside the failing model
-_NOTHING = object()
-
-
-def _keyed_error(key: str, message: str, value: object = _NOTHING) -> PydanticCustomError:
-    """An error about `key` of the model being validated; `value`, if given, is shown."""
-    context: dict[str, object] = {"key": key} if value is _NOTHING else {"key": key, "value": value}
-    return PydanticCustomError(_KEYED_ERROR, message, context)
-
-
-def _mentions_secret(annotation: object) -> bool:
-    return annotation is SecretStr or any(_mentions_secret(arg) for arg in get_args(annotation))
-
-
-def _read_secret_file(key: str, path: object) -> str:
-    if not isinstance(path, str):
-        raise _keyed_error(key, "expected the path of a file holding the secret", path)
-    try:
-        secret = Path(path).expanduser().read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise _keyed_error(
-            key,
-            f"cannot read the secret file ({exc.strerror}); "
-            "check the path and that the bot's user may read it",
-            path,
-        ) from None
-    except UnicodeDecodeError:
-        raise _keyed_error(key, "the secret file is not UTF-8 text", path) from None
-    if not secret:
-        raise _keyed_error(key, "the secret file is empty", path)
-    return secret
-
-
-class SecretsSection(Section):
-    """A section whose `SecretStr` fields may also be given as `<name>_file`, a path to read.
-
-    Secrets then live in files only the bot's user can read (systemd credentials, Docker secrets)
-    or in environment variables, never in the TOML file.
-    """
-
-    @classmethod
-    def secret_fields(cls) -> list[str]:
-        return [
-            name for name, field in cls.model_fields.items() if _mentions_secret(field.annotation)
-        ]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_secret_files(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        data = dict(data)
-        for name in cls.secret_fields():
-            file_key = f"{name}_file"
-            if file_key not in data:
-                continue
-            path = data.pop(file_key)
-            if name in data:
-                raise _keyed_error(file_key, f"give either '{name}' or '{file_key}', not both")
-            data[name] = _read_secret_file(file_key, path)
-        return data
 
 
 def secret_values(settings: BaseModel) -> list[str]:
@@ -426,7 +361,7 @@ def _is_secret(schema: type[BaseModel], loc: tuple[int | str, ...]) -> bool:
     parent = _model_at(schema, loc[:-1])
     field = parent.model_fields.get(str(loc[-1])) if parent else None
     return is_sensitive_key(str(loc[-1])) or (
-        field is not None and _mentions_secret(field.annotation)
+        field is not None and mentions_secret(field.annotation)
     )
 
 
@@ -475,17 +410,17 @@ def _problem(
     env: Mapping[str, str],
 ) -> str:
     """One line: the dotted key, where it was set, the value unless secret, and what is wrong."""
-    loc, value = detail["loc"], detail.get("input", _NOTHING)
-    if detail["type"] == _KEYED_ERROR:
+    loc, value = detail["loc"], detail.get("input", NOT_GIVEN)
+    if detail["type"] == KEYED_ERROR:
         context = detail.get("ctx", {})
-        loc, value = (*loc, context["key"]), context.get("value", _NOTHING)
+        loc, value = (*loc, context["key"]), context.get("value", NOT_GIVEN)
     var = _env_var(loc, env) if _from_env(env_data, loc) else None
     origin = f" (from {var})" if var else ""
     key = ".".join(map(str, loc))
     if detail["type"] == "extra_forbidden":
         return f"{key}{origin}: unknown key{_suggestion(schema, loc)}"
     why = detail["msg"].removeprefix("Value error, ")
-    if detail["type"] == "missing" or value is _NOTHING:
+    if detail["type"] == "missing" or value is NOT_GIVEN:
         return f"{key}{origin}: {why}"
     shown = MASK if _is_secret(schema, loc) else _shown(value)
     return f"{key} = {shown}{origin}: {why}"

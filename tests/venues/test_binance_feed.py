@@ -156,11 +156,12 @@ async def test_without_a_stream_it_polls_rest_at_each_close_then_streams_again(
 ) -> None:
     frame = seconds(400)
     expected = candles(frame, SECOND)
-    async with FakeBinance({SYMBOL: frame}, "1s", pace_s=0.002) as fake:
+    # Paced so that, even on a loaded machine, the stream is back well before the market ends.
+    async with FakeBinance({SYMBOL: frame}, "1s", pace_s=0.004) as fake:
         fake.refuse_streams(10**6)
         fake.start_market()
         run = FeedHarness(
-            fake, "1s", failures_before_polling=2, reconnect_min_s=0.2, reconnect_max_s=0.2
+            fake, "1s", failures_before_polling=2, reconnect_min_s=0.05, reconnect_max_s=0.05
         )
         run.processor.restore_last_closed(SYMBOL, SECOND, expected[0].open_time - SECOND)
         run.start()

@@ -20,6 +20,9 @@ connections), `announce_shutdown()`, `drop_connections()`, `refuse_streams(n)`,
 `relabel()` turns real candles into a fast series (5m data as 1s klines); `updates()` yields
 the frames the market sends, for benchmarks.
 
+Extensions (the trading half, `fake_binance_trading`) add their routes with `mount()` before the
+fake starts, and follow the market through `price_listeners`, called with every update.
+
 Example, in a user's own test::
 
     async def test_my_strategy_gets_every_candle(shared_data):
@@ -44,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -65,6 +68,21 @@ WEIGHTS = {"/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/klines": 2}
 MINUTE_MS = 60_000
 BAN_MS = 120_000
 Handler = Any  # aiohttp's middleware handler type
+# (venue symbol, candle open time, time now, open, high, low, close of the candle so far)
+PriceListener = Callable[[str, int, int, float, float, float, float], None]
+
+
+@dataclass(frozen=True)
+class SymbolRules:
+    """A fake market's assets and price tick (its lot step is `LOT_STEP`)."""
+
+    base: str
+    quote: str
+    tick: Decimal
+
+
+LOT_STEP = Decimal("0.00001")
+MIN_NOTIONAL = Decimal(5)
 
 
 @dataclass
@@ -191,6 +209,8 @@ class FakeBinance:
         self.bans = 0
         self.sent_faults: Counter[str] = Counter()
         self.finished = asyncio.Event()
+        self.price_listeners: list[PriceListener] = []
+        self._mounts: list[Callable[[web.Application], None]] = []
         # state
         self._clients: list[_Client] = []
         self._refuse = 0
@@ -219,6 +239,8 @@ class FakeBinance:
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
         app.router.add_get("/api/v3/klines", self._klines)
         app.router.add_get("/stream", self._stream)
+        for mount in self._mounts:
+            mount(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()  # any free port
@@ -241,8 +263,33 @@ class FakeBinance:
 
     def settings(self, **overrides: Any) -> BinanceSettings:
         """Client settings pointing at the fake (`overrides`: any other BinanceSettings field)."""
-        urls = {"rest_url": self.rest_url, "ws_url": self.ws_url, "ws_api_url": self.ws_url}
+        urls = {
+            "rest_url": self.rest_url,
+            "ws_url": self.ws_url,
+            "ws_api_url": f"{self.ws_url}/ws-api/v3",
+        }
         return BinanceSettings.model_validate({**urls, **overrides})
+
+    def mount(self, add_routes: Callable[[web.Application], None]) -> None:
+        """Have `add_routes(app)` add routes to the fake's application when it starts."""
+        if self._runner is not None:
+            raise RuntimeError("mount extensions before the fake starts")
+        self._mounts.append(add_routes)
+
+    def symbol_rules(self, venue_symbol: str) -> SymbolRules | None:
+        series = self._series.get(venue_symbol)
+        return None if series is None else SymbolRules(series.base, series.quote, series.tick)
+
+    def last_price(self, venue_symbol: str) -> float:
+        """The market's price now: the forming candle's close, else the last closed one's,
+        else the first candle's open."""
+        series = self._series[venue_symbol]
+        if series.forming is not None:
+            i, k = series.forming
+            return series.values(i, k, self.updates_per_candle)[3]
+        if series.closed:
+            return float(series.ohlcv[3][series.closed - 1])
+        return float(series.ohlcv[0][0])
 
     def start_market(self) -> None:
         """Start streaming now (it otherwise starts with the first stream connection)."""
@@ -300,6 +347,10 @@ class FakeBinance:
                     series.forming = None if k == n else (i, k)
                     if k == n:
                         series.closed = i + 1
+                    if self.price_listeners:
+                        o, h, low, c = series.values(i, k, n)[:4]
+                        for listener in self.price_listeners:
+                            listener(series.venue, open_time, now, o, h, low, c)
                     yield series.stream, self._kline_frame(series, i, k, now)
 
     async def _run_market(self) -> None:
@@ -447,7 +498,7 @@ class FakeBinance:
     @web.middleware
     async def _rest_rules(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Weights, limits, bans and injected failures around every REST endpoint."""
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(("/api/", "/sapi/")):
             response: web.StreamResponse = await handler(request)
             return response
         if self.rest_delay_s:
@@ -651,9 +702,9 @@ def _symbol_info(series: _Series) -> dict[str, Any]:
             },
             {
                 "filterType": "LOT_SIZE",
-                "minQty": d("0.00001"),
+                "minQty": d(LOT_STEP),
                 "maxQty": d("9000"),
-                "stepSize": d("0.00001"),
+                "stepSize": d(LOT_STEP),
             },
             {"filterType": "ICEBERG_PARTS", "limit": 10},
             {
@@ -679,7 +730,7 @@ def _symbol_info(series: _Series) -> dict[str, Any]:
             },
             {
                 "filterType": "NOTIONAL",
-                "minNotional": d("5"),
+                "minNotional": d(MIN_NOTIONAL),
                 "applyMinToMarket": True,
                 "maxNotional": d("9000000"),
                 "applyMaxToMarket": False,

@@ -1,22 +1,34 @@
-"""Binance spot: market data over combined WebSocket streams with REST backfill (trading later).
+"""Binance spot: market data over combined WebSocket streams with REST backfill, and signed
+trading with exactly-once order placement, a broker for the pipeline and the user data stream.
 
 Layout, as every venue: `config` (the `[binance]` section), `schemas` (typed wire messages),
-`markets` (symbols and rules from exchangeInfo), `rest`, `stream`, `feed` and `download`.
+`markets` (symbols and rules from exchangeInfo), `rest`, `stream`, `feed`, `market` (the app's
+market-data view), `download`, and for trading `trading`, `broker`, `user_data` and `safety`.
+Trading is not wired into the app yet: `bot.mode = "live"` is still refused.
 """
 
+from trading_bot.venues.binance.broker import BinanceBroker
 from trading_bot.venues.binance.config import BinanceSettings
 from trading_bot.venues.binance.download import Download, download_klines
 from trading_bot.venues.binance.feed import BinanceFeed
 from trading_bot.venues.binance.markets import Market, Markets
-from trading_bot.venues.binance.rest import BinanceRest, sign, signed_query
+from trading_bot.venues.binance.rest import ApiCredentials, BinanceRest, sign, signed_query
+from trading_bot.venues.binance.safety import check_api_key
+from trading_bot.venues.binance.trading import BinanceTrading
+from trading_bot.venues.binance.user_data import BinanceUserData
 
 __all__ = [
+    "ApiCredentials",
+    "BinanceBroker",
     "BinanceFeed",
     "BinanceRest",
     "BinanceSettings",
+    "BinanceTrading",
+    "BinanceUserData",
     "Download",
     "Market",
     "Markets",
+    "check_api_key",
     "download_klines",
     "sign",
     "signed_query",

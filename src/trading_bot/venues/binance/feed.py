@@ -29,7 +29,7 @@ import aiohttp
 import structlog
 
 from trading_bot.core.clock import Clock
-from trading_bot.core.events import FeedRestored, FeedStale, MarketDataReceived
+from trading_bot.core.events import MarketDataReceived
 from trading_bot.core.hub import EventHub
 from trading_bot.core.model import Candle
 from trading_bot.venues.binance.config import BinanceSettings
@@ -45,6 +45,7 @@ from trading_bot.venues.binance.stream import (
     kline_stream,
 )
 from trading_bot.venues.errors import RateLimited, TemporaryError, VenueError
+from trading_bot.venues.health import StreamHealth
 
 log = structlog.get_logger("trading_bot.binance")
 
@@ -105,7 +106,7 @@ class BinanceFeed:
         self._last_closed = last_closed
         self._warmup = warmup
         self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
-        self._stale: str | None = None  # what the feed is doing while stale
+        self._health = StreamHealth(hub, clock, self.source)
 
     async def run(self) -> None:
         markets = self.markets = await self._load_markets()
@@ -125,13 +126,13 @@ class BinanceFeed:
                     try:
                         await self._catch_up()
                     except VenueError as exc:
-                        self._go_stale(
+                        self._health.stale(
                             "backfilling",
                             f"backfill from REST failed ({exc}); missing candles are fetched "
                             "before the next closed candle",
                         )
                     else:
-                        self._restored()
+                        self._health.restored()
                     await self._consume(connection, translator)
                     connection = await self._after(connection, stream)
             finally:
@@ -148,7 +149,7 @@ class BinanceFeed:
             except VenueError as exc:
                 if not exc.retryable:
                     raise
-                self._go_stale("starting", f"cannot load Binance's markets ({exc}); retrying")
+                self._health.stale("starting", f"cannot load Binance's markets ({exc}); retrying")
                 await asyncio.sleep(self._delay_after(exc))
 
     async def _connect(self, stream: KlineStream) -> StreamConnection:
@@ -166,9 +167,9 @@ class BinanceFeed:
                     log.warning("binance stream connection failed", error=str(exc))
                     error = str(exc)
             if failures < self._settings.failures_before_polling:
-                self._go_stale("reconnecting", f"{error}; reconnecting")
+                self._health.stale("reconnecting", f"{error}; reconnecting")
             else:
-                self._go_stale(
+                self._health.stale(
                     "polling",
                     f"{error}; stream unavailable after {failures} attempts, polling REST at "
                     "each candle close until it is back",
@@ -201,7 +202,7 @@ class BinanceFeed:
             await connection.close()
             return fresh
         await connection.close()
-        self._go_stale("reconnecting", f"stream {end}: {detail}; reconnecting")
+        self._health.stale("reconnecting", f"stream {end}: {detail}; reconnecting")
         await asyncio.sleep(self._backoff.next())
         return None
 
@@ -237,7 +238,7 @@ class BinanceFeed:
                 )
         self._hub.publish(MarketDataReceived(candle))
         if complete:
-            self._restored()
+            self._health.restored()
 
     async def _catch_up(self) -> None:
         """Publish from REST every candle closed (and settled) since the last one processed."""
@@ -267,22 +268,6 @@ class BinanceFeed:
             for k in page:
                 candle = Candle(symbol, tf, k.open_time, k.open, k.high, k.low, k.close, k.volume)
                 publish(MarketDataReceived(candle))
-
-    # -- status -------------------------------------------------------------------------------
-
-    def _go_stale(self, doing: str, detail: str) -> None:
-        if self._stale == doing:
-            return
-        self._stale = doing
-        log.warning("binance feed stale", detail=detail)
-        self._hub.publish(FeedStale(self.source, detail, self._clock.now_ms()))
-
-    def _restored(self) -> None:
-        if self._stale is None:
-            return
-        self._stale = None
-        log.info("binance feed restored")
-        self._hub.publish(FeedRestored(self.source, self._clock.now_ms()))
 
     def _delay_after(self, exc: VenueError) -> float:
         return exc.retry_after if isinstance(exc, RateLimited) else self._backoff.next()

@@ -28,7 +28,6 @@ import msgspec
 import structlog
 
 from trading_bot.core.clock import Clock
-from trading_bot.core.events import FeedRestored, FeedStale
 from trading_bot.core.hub import EventHub
 from trading_bot.venues.binance.config import BinanceSettings
 from trading_bot.venues.binance.rest import BinanceRest, decode_reply, signed_ws_params
@@ -41,6 +40,7 @@ from trading_bot.venues.binance.schemas import (
 )
 from trading_bot.venues.binance.stream import CLOSE_TIMEOUT_S, Backoff, ConnectBudget, EndReason
 from trading_bot.venues.errors import AuthError, TemporaryError, VenueError
+from trading_bot.venues.health import StreamHealth
 
 log = structlog.get_logger("trading_bot.binance")
 
@@ -106,7 +106,7 @@ class BinanceUserData:
         self._keepalive_s = listen_key_keepalive_s
         self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
         self._requests = 0
-        self._stale: str | None = None
+        self._health = StreamHealth(hub, clock, self.source)
 
     async def run(self) -> None:
         """Deliver order updates until cancelled."""
@@ -117,7 +117,9 @@ class BinanceUserData:
                 except AuthError:
                     raise
                 except VenueError as exc:
-                    self._go_stale(f"cannot subscribe to order updates ({exc}); retrying")
+                    self._health.stale(
+                        "reconnecting", f"cannot subscribe to order updates ({exc}); retrying"
+                    )
                     await asyncio.sleep(self._backoff.next())
                     continue
                 reconciling = asyncio.create_task(self._reconcile(), name="binance-reconcile")
@@ -131,7 +133,7 @@ class BinanceUserData:
                 if end.planned:
                     log.info("binance user data reconnecting", reason=detail)
                     continue
-                self._go_stale(f"order updates {end}: {detail}; reconnecting")
+                self._health.stale("reconnecting", f"order updates {end}: {detail}; reconnecting")
                 await asyncio.sleep(self._backoff.next())
 
     # -- connecting ---------------------------------------------------------------------------
@@ -270,7 +272,7 @@ class BinanceUserData:
                 continue
             self._backoff.reset()
             self.synced.set()
-            self._restored()
+            self._health.restored()
             return
 
     async def _consume(self, connection: _Connection) -> tuple[EndReason, str]:
@@ -322,20 +324,3 @@ class BinanceUserData:
         log.warning(
             "binance user data frame dropped", reason=reason, error=error, frame=str(frame)[:200]
         )
-
-    # -- status -------------------------------------------------------------------------------
-
-    def _go_stale(self, detail: str) -> None:
-        """Say once that order updates stopped; later failures until restored are logged."""
-        log.warning("binance order updates stale", detail=detail)
-        if self._stale is not None:
-            return
-        self._stale = detail
-        self._hub.publish(FeedStale(self.source, detail, self._clock.now_ms()))
-
-    def _restored(self) -> None:
-        if self._stale is None:
-            return
-        self._stale = None
-        log.info("binance order updates restored")
-        self._hub.publish(FeedRestored(self.source, self._clock.now_ms()))

@@ -254,14 +254,18 @@ class FakeBinanceTrading:
 
     # -- orders -------------------------------------------------------------------------------
 
-    async def _new_order(self, params: Params) -> web.Response:
+    def _order_fault(self) -> str | None:
+        """The fault injected into this new-order (or OCO) request, counted across both."""
         self.new_order_requests += 1
-        fault = self._fault(
+        return self._fault(
             self.new_order_requests,
             self.faults.timeout_after_accept_every,
             self.faults.error_after_accept_every,
             self.faults.error_before_accept_every,
         )
+
+    async def _new_order(self, params: Params) -> web.Response:
+        fault = self._order_fault()
         if fault == "error_before":
             return error_response(self.faults.error_status, -1007, UNKNOWN_OUTCOME)
         order = self._place(params)
@@ -270,13 +274,7 @@ class FakeBinanceTrading:
         )
 
     async def _new_oco(self, params: Params) -> web.Response:
-        self.new_order_requests += 1
-        fault = self._fault(
-            self.new_order_requests,
-            self.faults.timeout_after_accept_every,
-            self.faults.error_after_accept_every,
-            self.faults.error_before_accept_every,
-        )
+        fault = self._order_fault()
         if fault == "error_before":
             return error_response(self.faults.error_status, -1007, UNKNOWN_OUTCOME)
         order_list = self._place_oco(params)

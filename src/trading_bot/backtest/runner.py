@@ -35,7 +35,7 @@ from trading_bot.core.model import (
     Trade,
 )
 from trading_bot.core.settings import PipelineSettings
-from trading_bot.data.files import frame_to_arrays, infer_timeframe_ms
+from trading_bot.data.files import frame_to_arrays, infer_timeframe_ms, iter_candles
 from trading_bot.data.instruments import instrument_for
 from trading_bot.execution.simulated import SimulatedBroker
 from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close
@@ -91,6 +91,7 @@ class _Replay:
         self.symbol = symbol
         self.timeframe = timeframe
         self.progress = progress
+        self.frame = frame
         self.times, self.opens, self.highs, self.lows, self.closes, self.volumes = frame_to_arrays(
             frame
         )
@@ -114,20 +115,11 @@ class _Replay:
 
     def every_candle(self) -> None:
         publish, advance = self.pipeline.hub.publish, self.clock.advance_to
-        symbol, timeframe, total = self.symbol, self.timeframe, len(self.times)
+        total = len(self.times)
         step = max(1, total // 200)
-        rows = zip(
-            self.times.tolist(),
-            self.opens.tolist(),
-            self.highs.tolist(),
-            self.lows.tolist(),
-            self.closes.tolist(),
-            self.volumes.tolist(),
-            strict=True,
-        )
-        for i, (t, o, h, low, c, v) in enumerate(rows):
-            advance(t + timeframe)
-            publish(CandleDataProcessed(Candle(symbol, timeframe, t, o, h, low, c, v)))
+        for i, candle in enumerate(iter_candles(self.frame, self.symbol, self.timeframe)):
+            advance(candle.open_time + candle.timeframe_ms)
+            publish(CandleDataProcessed(candle))
             if i % step == 0:
                 self._report(i)
         self._report(total)

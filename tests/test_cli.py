@@ -113,13 +113,23 @@ def test_run_refuses_a_bad_config_without_a_traceback(tmp_path: Path) -> None:
     assert code == 2 and "bot.mode" in output
 
 
-def test_live_mode_is_refused_clearly(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("settings", "advice"),
+    [
+        ("", 'set bot.venue = "binance"'),
+        ('venue = "binance"\n', "set risk.allow_short = false"),
+        ('venue = "binance"\n[risk]\nallow_short = false\n', "needs binance.api_key and"),
+    ],
+)
+def test_live_mode_that_cannot_work_is_refused_clearly_before_connecting(
+    tmp_path: Path, settings: str, advice: str
+) -> None:
     live = tmp_path / "live.toml"
     live.write_text(
-        f'[bot]\nmode = "live"\n[storage]\ndatabase_url = "sqlite:///{tmp_path}/x.db"\n'
+        f'[storage]\ndatabase_url = "sqlite:///{tmp_path}/x.db"\n[bot]\nmode = "live"\n{settings}'
     )
     code, output = invoke("run", "--config", str(live))
-    assert code == 2 and 'set bot.mode = "paper"' in output
+    assert code == 2 and advice in output and "Traceback" not in output
 
 
 @pytest.mark.parametrize("module", ["trading_bot", "trading_bot.main"])

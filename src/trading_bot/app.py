@@ -3,6 +3,10 @@ the lifecycle: restore state, run until a signal, then stop gracefully and save 
 
 Everything runs on one asyncio loop. SIGINT/SIGTERM stop the bot (feed stopped, state saved,
 exit 0); SIGHUP reloads the configuration file; SIGUSR1 pauses new entries, SIGUSR2 resumes.
+
+In live mode a venue's broker takes the orders: before trading, the orders the database holds
+as open are adopted and the account is reconciled with the books (see `LiveVenue`); problems
+pause new entries with the reasons.
 """
 
 from __future__ import annotations
@@ -20,28 +24,32 @@ from trading_bot.config import (
     load_settings,
     secret_values,
 )
+from trading_bot.core.hub import EventHub
 from trading_bot.core.model import Instrument
 from trading_bot.data.timeframes import format_timeframe
 from trading_bot.logs import configure_logging, log_action, log_error
 from trading_bot.notify.audit import AuditTrail
 from trading_bot.notify.console import ConsoleNotifier
-from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close
+from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close, request_flatten
 from trading_bot.redaction import redact_url
 from trading_bot.storage import Database, Recorder, StateStore
 from trading_bot.strategies.registry import build_strategy
+from trading_bot.venues.binance.live import BinanceLive, credentials_from
 from trading_bot.venues.binance.market import BinanceMarket
-from trading_bot.venues.market import Market
+from trading_bot.venues.market import LiveVenue, Market
 from trading_bot.venues.replay import ReplayMarket
 
 log = structlog.get_logger("trading_bot.app")
 
 SHUTDOWN_REASON = "shutdown"
 RUNNING = "Running."  # the end of the start-up announcement
+RECONCILIATION = "reconciliation with the venue found problems"  # a pause's reason starts so
+ID_PREFIX = "tb-"  # our client order ids: how our orders are told from others at the venue
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 
 
 class LiveModeUnavailable(Exception):
-    """`mode = "live"` was asked for, but no live venue is configured in this version."""
+    """`mode = "live"` was asked for with settings that cannot trade live."""
 
 
 def make_market(settings: Settings) -> Market:
@@ -59,6 +67,7 @@ class TradingApp:
         console: Console,
         market: Market,
         instrument: Instrument,
+        live: LiveVenue | None = None,
     ) -> None:
         self.settings = settings
         self.config_path = config_path
@@ -71,8 +80,16 @@ class TradingApp:
             strategy_settings.name, strategy_settings.params, self.symbol, self.timeframe
         )
         self.clock = market.clock
+        self.live = live
+        hub = EventHub()
         self.pipeline: Pipeline = build_pipeline(
-            settings.pipeline, self.clock, strategy, instrument
+            settings.pipeline,
+            self.clock,
+            strategy,
+            instrument,
+            broker=None if live is None else live.broker(hub),
+            id_prefix=ID_PREFIX,
+            hub=hub,
         )
         self.database = Database(settings.storage.database_url)
         self.store = StateStore(self.database)
@@ -84,18 +101,20 @@ class TradingApp:
     async def create(
         cls, settings: Settings, config_path: Path | None, console: Console
     ) -> TradingApp:
-        if settings.bot.mode == "live":
-            raise LiveModeUnavailable(
-                'bot.mode = "live" needs a venue that trades, and this version only reads '
-                'market data (replay, Binance): set bot.mode = "paper"'
-            )
+        live_mode = settings.bot.mode == "live"
+        if live_mode:
+            _check_live_settings(settings)
         market = make_market(settings)
         try:
             instrument = await market.prepare(settings.instrument)
+            live = None
+            if live_mode:
+                assert isinstance(market, BinanceMarket)
+                live = await BinanceLive.connect(market)
         except BaseException:
             await market.close()
             raise
-        return cls(settings, config_path, console, market, instrument)
+        return cls(settings, config_path, console, market, instrument, live)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -107,8 +126,11 @@ class TradingApp:
         p.risk.restore(store.get_state("risk") or {})
         execution_state = store.get_state("execution") or {}
         p.execution.restore(store.load_orders(open_only=True), execution_state.get("sequence", 0))
-        for order in p.execution.open_orders():
-            p.broker.submit(order)
+        if self.live is not None:
+            self.live.adopt(p.execution.open_orders())
+        else:
+            for order in p.execution.open_orders():
+                p.broker.submit(order)
         strategy_state = store.get_state("strategy") or {}
         if strategy_state.get("name") == p.strategy.name:
             p.strategy.restore(strategy_state.get("state", {}))
@@ -176,9 +198,23 @@ class TradingApp:
         self.settings = fresh
         log_action("config reloaded", path=str(self.config_path))
 
+    async def _reconcile(self) -> None:
+        """Live: bring the books up to date with the venue and pause on what does not agree."""
+        if self.live is None:
+            return
+        risk = self.pipeline.risk
+        problems = await self.live.reconcile(self.pipeline.portfolio, ID_PREFIX)
+        for problem in problems:
+            log.error("reconciliation problem", problem=problem)
+        if problems:
+            risk.pause(f"{RECONCILIATION}: {'; '.join(problems)}")
+        elif risk.paused and risk.pause_reason.startswith(RECONCILIATION):
+            risk.resume()  # what an earlier start found is resolved
+
     async def run(self) -> int:
         self.database.migrate()
         resume_after = self._restore()
+        await self._reconcile()
         await self._warm_up(resume_after)
         processor = self.pipeline.processor
         feed = self.market.feed(
@@ -191,12 +227,15 @@ class TradingApp:
         loop.add_signal_handler(signal.SIGUSR1, self.pipeline.risk.pause, "SIGUSR1")
         loop.add_signal_handler(signal.SIGUSR2, self.pipeline.risk.resume)
         self._announce(resume_after)  # after the handlers: a signal may follow at once
-        tasks = [
-            asyncio.create_task(feed, name="market-feed"),
-            asyncio.create_task(self._flush_forever(), name="storage-flush"),
-            asyncio.create_task(self.notifier.run(), name="console-notifier"),
-        ]
-        for task in tasks:
+        work = {
+            "market-feed": feed,
+            "storage-flush": self._flush_forever(),
+            "console-notifier": self.notifier.run(),
+        }
+        venue_work = {} if self.live is None else self.live.tasks()
+        tasks = [asyncio.create_task(job, name=name) for name, job in work.items()]
+        venue_tasks = [asyncio.create_task(job, name=name) for name, job in venue_work.items()]
+        for task in tasks + venue_tasks:
             task.add_done_callback(_report_failure)
         log_action("bot started", mode=self.settings.bot.mode, strategy=self.pipeline.strategy.name)
         try:
@@ -204,22 +243,35 @@ class TradingApp:
         finally:
             for sig in HANDLED_SIGNALS:
                 loop.remove_signal_handler(sig)
-            await self._shutdown(tasks)
+            await self._shutdown(tasks, venue_tasks)
         return 0
 
-    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
-        """Stop intake first, then settle, save and close; bounded by bot.shutdown_timeout_s."""
+    async def _shutdown(
+        self, tasks: list[asyncio.Task[None]], venue_tasks: list[asyncio.Task[None]]
+    ) -> None:
+        """Stop intake first, then settle (a venue's broker carries out what is queued, exits
+        included), save and close; bounded by bot.shutdown_timeout_s."""
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)  # failures were logged as they came
         if self.settings.bot.close_positions_on_shutdown:
             self._close_positions()
-        self.notifier.drain()
         try:
             async with asyncio.timeout(self.settings.bot.shutdown_timeout_s):
+                if self.live is not None:
+                    await self.live.drain()
                 await self._flush()
         except TimeoutError:
-            log.error("saving state at shutdown took too long; the last flush may be missing")
+            log.error(
+                "stopping took longer than bot.shutdown_timeout_s; orders still queued are "
+                "looked up at the next start, and the last flush may be missing"
+            )
+        for task in venue_tasks:
+            task.cancel()
+        await asyncio.gather(*venue_tasks, return_exceptions=True)
+        self.notifier.drain()
+        if self.live is not None:
+            await self._flush()  # what the venue said while its tasks wound down
         self.database.close()
         equity = self.pipeline.portfolio.equity
         hub = self.pipeline.hub
@@ -232,7 +284,11 @@ class TradingApp:
         self.notifier.say_now(f"Stopped. Equity {equity:,.2f}; state saved.")
 
     def _close_positions(self) -> None:
-        """Close open positions at the last known close (option bot.close_positions_on_shutdown)."""
+        """Close open positions (option bot.close_positions_on_shutdown): at the venue, or at
+        the last known close in the simulator."""
+        if self.live is not None:
+            request_flatten(self.pipeline, self.clock.now_ms(), SHUTDOWN_REASON)
+            return
         recent = self.pipeline.processor.recent(self.symbol, self.timeframe)
         if recent:
             flatten_at_close(self.pipeline, recent[-1], SHUTDOWN_REASON)
@@ -243,6 +299,7 @@ class TradingApp:
             f"[bold]trading-bot[/] {s.bot.mode.upper()} trading {self.symbol} "
             f"{format_timeframe(self.timeframe)} with {p.strategy.name} "
             f"{p.strategy.params.model_dump()} on {self.market.describe()}"
+            f"{'' if self.live is None else '; ' + self.live.describe()}"
         )
         positions = ", ".join(f"{x.symbol} {x.qty}" for x in p.portfolio.open_positions())
         self.notifier.say_now(
@@ -252,6 +309,22 @@ class TradingApp:
             f"{redact_url(s.storage.database_url)}"
             f"{'; resuming after the last processed candle' if resume_after else ''}. {RUNNING}"
         )
+
+
+def _check_live_settings(settings: Settings) -> None:
+    """Live trading needs a venue that takes orders, and spot cannot sell what it does not own."""
+    if settings.bot.venue != "binance":
+        raise LiveModeUnavailable(
+            f'bot.mode = "live" needs a venue that takes orders, and bot.venue = '
+            f'"{settings.bot.venue}" only replays candles: set bot.venue = "binance" (with '
+            'its [binance] api_key and api_secret), or bot.mode = "paper"'
+        )
+    if settings.risk.allow_short:
+        raise LiveModeUnavailable(
+            "Binance spot cannot sell short what the account does not hold: set "
+            "risk.allow_short = false for live trading"
+        )
+    credentials_from(settings.binance)  # names a missing key before anything connects
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:

@@ -42,9 +42,11 @@ def build_pipeline(
     instrument: Instrument,
     broker: Broker | None = None,
     id_prefix: str = "tb-",
+    hub: EventHub | None = None,
 ) -> Pipeline:
-    """Wire the components on a new hub. Without a `broker`, orders fill in the simulator."""
-    hub = EventHub()
+    """Wire the components on `hub` (a new one by default; a venue's broker publishes on the
+    hub it was made with). Without a `broker`, orders fill in the simulator."""
+    hub = EventHub() if hub is None else hub
     instruments = {instrument.symbol: instrument}
     timeframe = strategy.timeframe_ms
     if broker is None:
@@ -60,8 +62,16 @@ def build_pipeline(
 def flatten_at_close(pipeline: Pipeline, last: Candle, reason: str) -> None:
     """Cancel every open order, then close every open position at `last.close` in the
     simulated broker (the end of a backtest, or `bot.close_positions_on_shutdown` on paper)."""
-    execution, broker = pipeline.execution, pipeline.broker
+    broker = pipeline.broker
     assert isinstance(broker, SimulatedBroker), "only a simulated broker can settle at a close"
+    request_flatten(pipeline, last.close_time, reason)
+    broker.settle_at_close(last)
+
+
+def request_flatten(pipeline: Pipeline, time: int, reason: str) -> None:
+    """Cancel every open order and ask for a market exit of every open position; the broker
+    carries them out (a venue's at once, the simulator at its next price)."""
+    execution = pipeline.execution
     for order in execution.open_orders():
         execution.cancel(order.client_order_id)
     for position in pipeline.portfolio.open_positions():
@@ -72,8 +82,7 @@ def flatten_at_close(pipeline: Pipeline, last: Candle, reason: str) -> None:
             OrderType.MARKET,
             abs(position.qty),
             OrderRole.EXIT,
-            last.close_time,
+            time,
             reason=reason,
         )
         pipeline.hub.publish(OrderRequestGenerated(request))
-    broker.settle_at_close(last)

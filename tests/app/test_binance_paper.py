@@ -44,6 +44,7 @@ async def test_paper_trading_on_binance_candles_trades_like_the_backtest(
             TRADING_BOT_BINANCE__SYMBOL="BTC/USDT",
             TRADING_BOT_BINANCE__TIMEFRAME="1m",
             TRADING_BOT_BINANCE__SETTLE_S="0",
+            TRADING_BOT_RISK__MAX_SIGNAL_AGE_S="0",  # the fake's candles are from 2023
         )
         await bot.wait_for(STARTED)
         assert "Binance spot public market data" in bot.output

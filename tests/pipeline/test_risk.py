@@ -1,7 +1,13 @@
 from decimal import Decimal
 
-from trading_bot.core.events import OrderFilled, OrderRejected, RiskLimitHit, TradingPaused
-from trading_bot.core.model import Direction, Instrument
+from trading_bot.core.events import (
+    CandleDataProcessed,
+    OrderFilled,
+    OrderRejected,
+    RiskLimitHit,
+    TradingPaused,
+)
+from trading_bot.core.model import Candle, Direction, Instrument
 
 from .conftest import HOUR, SYMBOL, MakeDriver
 
@@ -78,3 +84,21 @@ def test_short_entries_can_be_disabled(make_driver: MakeDriver) -> None:
     d = make_driver({0: (SHORT, None, None)}, allow_short=False)
     d.candle(100, 100, 100, 100)
     assert "short entries are disabled" in d.of(OrderRejected)[0].reason
+
+
+def test_entries_from_candles_that_closed_too_long_ago_are_refused_but_exits_go(
+    make_driver: MakeDriver,
+) -> None:
+    """After downtime a live feed catches up on missed candles: their entries are history."""
+    plan = {0: (LONG, None, None), 2: (Direction.FLAT, None, None), 3: (LONG, None, None)}
+    d = make_driver(plan, max_signal_age_s=60)
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)  # the entry fills at this open
+    assert d.pipeline.portfolio.open_position_count() == 1
+    d.clock.advance_to(6 * HOUR)  # the bot was down; now it catches up on candles 2 and 3
+    for index in (2, 3):
+        late = Candle(SYMBOL, HOUR, index * HOUR, 100, 100, 100, 100, 1.0)
+        d.pipeline.hub.publish(CandleDataProcessed(late))
+    assert d.pipeline.portfolio.open_position_count() == 0  # the FLAT exit went
+    (rejected,) = d.of(OrderRejected)  # candle 3 closed at 4 h: two hours before "now"
+    assert "closed 7200 s ago" in rejected.reason and "max_signal_age_s" in rejected.reason

@@ -7,6 +7,7 @@ from sqlalchemy import inspect
 from trading_bot.storage import Database, RecordBatch, StateStore
 from trading_bot.storage.schema import Base
 
+HEAD = "0002"
 TABLES = {"orders", "fills", "trades", "equity", "positions", "bot_state"}
 
 
@@ -26,13 +27,13 @@ def test_migrate_creates_the_schema_and_a_second_migrate_changes_nothing(
     assert _tables(database) == set()
     database.migrate()
     assert _tables(database) == TABLES | {"alembic_version"}
-    assert _revision(database) == "0001"
+    assert _revision(database) == HEAD
 
     batch = RecordBatch()
     batch.set_state("paused", True)
     StateStore(database).save(batch)
     database.migrate()
-    assert _revision(database) == "0001"
+    assert _revision(database) == HEAD
     assert StateStore(database).get_state("paused") is True
 
 

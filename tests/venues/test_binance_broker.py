@@ -248,10 +248,39 @@ async def test_an_entrys_bracket_goes_as_one_oco_and_one_leg_ends_the_other(
         OrderRole.STOP_LOSS,
         OrderRole.TAKE_PROFIT,
     )
-    assert exit_fill.qty == Decimal("0.05")
+    # the buy's commission was paid in BTC: the bracket sells what the account got, no more
+    assert entry.qty == Decimal("0.05") and entry.fee_qty == Decimal("0.00005")
+    assert exit_fill.qty == entry.held_qty == Decimal("0.04995")
+    assert venue.balances["BTC"] == Decimal(100)  # as before the round trip: nothing left over
     canceled = h.of(OrderCanceled)[0]
     assert canceled.reason == "expired: the other order of its OCO filled"
     assert len(h.of(OrderCanceled)) == 1 and h.of(OrderRejected) == []
+
+
+async def test_a_refused_stop_closes_the_position_at_market_at_once(
+    venue: FakeBinanceTrading,
+) -> None:
+    """The price has passed the stop before it could be placed: Binance refuses the OCO."""
+    async with harness(venue) as h:
+        engine = ExecutionEngine(h.hub, h.fake.clock, h.broker)
+        request = OrderRequest(
+            SYMBOL,
+            Side.BUY,
+            MARKET,
+            Decimal("0.05"),
+            OrderRole.ENTRY,
+            0,
+            stop_loss=Decimal("19900"),  # above the market: it would trigger at once
+            take_profit=Decimal("20500"),
+        )
+        h.hub.publish(OrderRequestGenerated(request))
+        await h.until(lambda: len(h.of(OrderFilled)) == 2)
+        await h.broker.join()
+    entry, exit_fill = (e.fill for e in h.of(OrderFilled))
+    assert exit_fill.role is OrderRole.EXIT and exit_fill.qty == entry.held_qty
+    assert "stop-loss refused" in exit_fill.reason
+    assert {e.client_order_id for e in h.of(OrderRejected)} == {"tb-2", "tb-3"}  # the OCO
+    assert not engine.open_orders() and not venue.working_orders()
 
 
 async def test_after_a_restart_fills_made_while_down_are_booked_once(

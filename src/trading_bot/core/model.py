@@ -207,7 +207,12 @@ class Order:
 @dataclass(frozen=True, slots=True)
 class Fill:
     """An execution: part or all of an order traded at one price. `time` is the candle's open
-    time when a simulated broker filled at that candle's price."""
+    time when a simulated broker filled at that candle's price.
+
+    `fee_qty` is the part of `qty` that never reaches the position: spot buys pay their
+    commission in the asset bought, and what is then left under one lot step cannot be sold.
+    The order progresses by `qty`, the position by `held_qty`; `fee` includes the kept part's
+    value, so cash moves by exactly `qty * price`."""
 
     client_order_id: str
     symbol: str
@@ -218,6 +223,11 @@ class Fill:
     time: int
     role: OrderRole
     reason: str = ""
+    fee_qty: Decimal = ZERO
+
+    @property
+    def held_qty(self) -> Decimal:
+        return self.qty - self.fee_qty
 
 
 @dataclass(slots=True)

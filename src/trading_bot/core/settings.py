@@ -51,6 +51,12 @@ class RiskSettings(Section):
         description="kill switch: no new entries for the rest of the UTC day past this loss",
     )
     allow_short: bool = Field(True, description="whether short signals may open positions")
+    max_signal_age_s: float = Field(
+        60.0,
+        ge=0,
+        description="no entry from a candle that closed longer ago than this (candles caught up "
+        "after downtime); exits always go; 0: no limit",
+    )
 
 
 class ExecutionSettings(Section):

@@ -2,7 +2,13 @@
 
 Each order gets its client order id before it leaves, so a venue can be asked about it after a
 timeout (idempotence). Stop-loss and take-profit orders attached to an entry are placed when the
-entry fills, linked one-cancels-other; an exit that flattens a position cancels them.
+entry fills, linked one-cancels-other; an exit cancels them before it goes (on spot they lock
+the quantity it sells), and again once it has filled (orders placed meanwhile).
+
+A stop-loss the venue refuses (most often because the price has already passed it, or, at a
+live venue, for any reason its message gives) leaves a position without protection: its
+quantity is closed at market at once, as the stop itself would have done, and the target is
+cancelled.
 """
 
 from __future__ import annotations
@@ -103,6 +109,8 @@ class ExecutionEngine:
 
     def _on_request(self, event: OrderRequestGenerated) -> None:
         r = event.request
+        if r.role is OrderRole.EXIT:  # on spot they hold the very quantity the exit sells
+            self._cancel_protection(r.symbol)
         order = self._new_order(r.symbol, r.side, r.type, r.qty, r.price, r.role, r.reason)
         order.stop_loss, order.take_profit, order.expires = r.stop_loss, r.take_profit, r.expires
         self._send(order)
@@ -176,7 +184,7 @@ class ExecutionEngine:
             order.status, order.updated_time = OrderStatus.PARTIALLY_FILLED, fill.time
         else:
             self._finish(order, OrderStatus.FILLED, fill.time)
-        self._after_fill(order, fill.qty)
+        self._after_fill(order, fill.held_qty)
 
     def _after_fill(self, order: Order, qty: Decimal) -> None:
         if order.role is OrderRole.ENTRY:
@@ -184,9 +192,12 @@ class ExecutionEngine:
         elif order.oco_id is not None and order.status is OrderStatus.FILLED:
             self.cancel(order.oco_id)
         elif order.role is OrderRole.EXIT and order.status is OrderStatus.FILLED:
-            for other in self.open_orders(order.symbol):
-                if other.role in _PROTECTIVE:
-                    self.cancel(other.client_order_id)
+            self._cancel_protection(order.symbol)
+
+    def _cancel_protection(self, symbol: str) -> None:
+        for other in self.open_orders(symbol):
+            if other.role in _PROTECTIVE:
+                self.cancel(other.client_order_id)
 
     def _protect(self, entry: Order, qty: Decimal) -> None:
         """Place (or, on a partial fill, add to) the stop-loss and take-profit of an entry."""
@@ -216,8 +227,27 @@ class ExecutionEngine:
 
     def _on_rejected(self, event: OrderRejected) -> None:
         order = self._open.get(event.client_order_id or "")
-        if order is not None:
-            self._finish(order, OrderStatus.REJECTED, event.time)
+        if order is None:
+            return
+        self._finish(order, OrderStatus.REJECTED, event.time)
+        if order.role is OrderRole.STOP_LOSS:
+            self._exit_unprotected(order, event.reason)
+
+    def _exit_unprotected(self, stop: Order, why: str) -> None:
+        if stop.oco_id is not None and stop.oco_id in self._open:
+            self.cancel(stop.oco_id)
+        log.warning("stop-loss refused: closing its quantity at market", order=stop.client_order_id)
+        exit_order = self._new_order(
+            stop.symbol,
+            stop.side,
+            OrderType.MARKET,
+            stop.qty - stop.filled_qty,
+            None,
+            OrderRole.EXIT,
+            f"stop-loss refused ({why}): closed at market",
+            stop.parent_id,
+        )
+        self._send(exit_order)
 
     def _on_canceled(self, event: OrderCanceled) -> None:
         order = self._open.get(event.client_order_id)

@@ -109,17 +109,20 @@ class PortfolioManager:
         position = self.positions.get(fill.symbol)
         if position is None:
             position = self.positions[fill.symbol] = Position(fill.symbol)
-        signed = fill.qty if fill.side.sign > 0 else -fill.qty
+        qty = fill.held_qty
+        signed = qty if fill.side.sign > 0 else -qty
         self.cash -= signed * fill.price + fill.fee
         self.fees_paid += fill.fee
         self._cash_f = float(self.cash)
+        if qty == ZERO:  # the venue kept it all (a part fill under one lot step)
+            return
         if position.qty == ZERO or (position.qty > ZERO) == (signed > ZERO):
             self._add(position, fill, signed, fill.fee)
         else:
-            closing = min(fill.qty, abs(position.qty))
-            exit_fee = fill.fee * closing / fill.qty
+            closing = min(qty, abs(position.qty))
+            exit_fee = fill.fee * closing / qty
             self._reduce(position, fill, closing, exit_fee)
-            rest = fill.qty - closing
+            rest = qty - closing
             if rest > ZERO:
                 self._add(position, fill, rest if signed > ZERO else -rest, fill.fee - exit_fee)
         if position.last_price == 0.0:

@@ -4,7 +4,9 @@ Sizing: with a stop, the position loses `risk_per_trade_pct` of equity if the st
 without one, the position is worth `position_size_pct` of equity. Both are capped at
 `max_leverage` x equity and at `max_position_notional`. Exits are never blocked; entries are
 blocked while trading is paused, after the daily loss kill switch fired (until the next UTC
-day), or at `max_open_positions`.
+day), at `max_open_positions`, or when the signal's candle closed more than `max_signal_age_s`
+ago: after downtime a live feed catches up on the candles it missed, and the strategy's verdicts
+on those are history, not prices anyone can still trade at.
 """
 
 from __future__ import annotations
@@ -175,6 +177,13 @@ class RiskManager:
         if self._halted(signal.time):
             assert self.halted_until is not None
             return f"daily loss limit hit: no new entries until {ms_to_iso(self.halted_until)}"
+        age_ms = self.clock.now_ms() - signal.time
+        max_age_s = self.settings.max_signal_age_s
+        if max_age_s and age_ms > max_age_s * 1000:
+            return (
+                f"the signal's candle closed {age_ms / 1000:.0f} s ago, more than "
+                f"risk.max_signal_age_s = {max_age_s:g}: too late to enter"
+            )
         if signal.direction is Direction.SHORT and not self.settings.allow_short:
             return "short entries are disabled (risk.allow_short = false)"
         others_open = self.portfolio.open_position_count() - flipping

@@ -121,6 +121,7 @@ class FillRow(Base):
     time: Mapped[int]
     role: Mapped[OrderRole]
     reason: Mapped[str]
+    fee_qty: Mapped[Decimal] = mapped_column(server_default="0")
 
 
 class TradeRow(Base):

@@ -16,7 +16,8 @@ real one does; `finished` is set when the last candle has closed.
 Faults on demand: `faults` (every N messages: drop the connection, duplicate, reorder, lose, or
 insert a malformed frame), `pace_s` (delay between updates), `mute()` (silence on the open
 connections), `announce_shutdown()`, `drop_connections()`, `refuse_streams(n)`,
-`fail_rest(status, ...)` (429/418 with `Retry-After`, 5xx), `rest_delay_s` and `clock_skew_ms`.
+`fail_rest(status, ...)` (429/418 with `Retry-After`, 5xx), `rest_delay_s` and `clock_skew_ms`;
+`pause_market()` and `resume_market()` hold and release the market itself.
 `relabel()` turns real candles into a fast series (5m data as 1s klines); `updates()` yields
 the frames the market sends, for benchmarks.
 
@@ -210,6 +211,8 @@ class FakeBinance:
         self.sent_faults: Counter[str] = Counter()
         self.finished = asyncio.Event()
         self.price_listeners: list[PriceListener] = []
+        self._running = asyncio.Event()
+        self._running.set()
         self._mounts: list[Callable[[web.Application], None]] = []
         # state
         self._clients: list[_Client] = []
@@ -296,6 +299,13 @@ class FakeBinance:
         if self._market is None:
             self._market = asyncio.create_task(self._run_market(), name="fake-binance-market")
 
+    def pause_market(self) -> None:
+        """Hold the market after the update being sent (a test's snapshot stays true)."""
+        self._running.clear()
+
+    def resume_market(self) -> None:
+        self._running.set()
+
     # -- faults -------------------------------------------------------------------------------
 
     def mute(self) -> None:
@@ -359,6 +369,9 @@ class FakeBinance:
         loop = asyncio.get_running_loop()
         due = loop.time()
         for stream, frame in self.updates():
+            if not self._running.is_set():
+                await self._running.wait()
+                due = loop.time()
             await self._broadcast(stream, frame)
             due = max(due + self.pace_s, loop.time() - 0.05)  # after a stall, do not rush
             await asyncio.sleep(max(0.0, due - loop.time()))

@@ -1,13 +1,16 @@
-"""What the app needs of a market-data venue: its instrument, its clock, history and a feed."""
+"""What the app needs of a venue: market data (its instrument, its clock, history and a feed)
+and, for live trading, a broker with its background tasks and a reconciliation at start."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
+from decimal import Decimal
 from typing import Any, Protocol
 
 from trading_bot.core.clock import Clock
 from trading_bot.core.hub import EventHub
-from trading_bot.core.model import Candle, Instrument
+from trading_bot.core.model import Candle, Instrument, Order, Position
+from trading_bot.core.ports import Broker
 from trading_bot.core.settings import InstrumentSettings
 
 LastClosed = Callable[[str], int | None]
@@ -42,3 +45,29 @@ class Market(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class Books(Protocol):
+    """What the bot's own books say it owns (the portfolio), to compare with the account."""
+
+    cash: Decimal
+
+    def position(self, symbol: str) -> Position | None: ...
+
+
+class LiveVenue(Protocol):
+    """A venue that takes real orders. The app calls, in this order: `broker(hub)` (before the
+    pipeline is built around it), `adopt` (the database's open orders), `reconcile` (before
+    trading: the problems found pause new entries), then runs `tasks()`; `drain()` at shutdown."""
+
+    def broker(self, hub: EventHub) -> Broker: ...
+
+    def adopt(self, orders: Iterable[Order]) -> None: ...
+
+    async def reconcile(self, books: Books, id_prefix: str) -> list[str]: ...
+
+    def tasks(self) -> dict[str, Coroutine[Any, Any, None]]: ...
+
+    async def drain(self) -> None: ...
+
+    def describe(self) -> str: ...

@@ -11,8 +11,11 @@ Fills come from three places, each deduplicated by Binance's trade id, so none i
 counted twice: the answer to a new order (a market order fills at once), the user data stream
 (`on_execution_report`), and `reconcile()`, which asks Binance about every unfinished order
 and its trades; run it at start and after each user data (re)connection (`BinanceUserData`
-does). A fill's `fee` is in the quote asset: a commission paid in the base asset is valued at
-the fill price; one paid in a third asset (BNB) is not counted, and a warning says so.
+does). A fill's `fee` is in the quote asset. A commission paid in the base asset (a buy's)
+leaves the account less than the order bought: the fill's `fee_qty` says how much less, rounded
+up to the lot step, so that the position, and the stop and target that protect it, hold exactly
+what can be sold; the kept part is valued at the fill price. A commission in a third asset (BNB)
+is not counted, and a warning says so.
 
 How our orders map to Binance's:
 - MARKET -> MARKET; LIMIT -> LIMIT, good till cancelled;
@@ -211,6 +214,10 @@ class BinanceBroker:
                 self._put(_Place(cid))
             elif tracked.unresolved and tracked.order.type is OrderType.STOP:
                 self._put(_PlacePair(cid, tracked.pair or ""))
+
+    def knows(self, client_order_id: str) -> bool:
+        """Whether this broker placed or adopted the order (finished ones are forgotten in time)."""
+        return client_order_id in self._orders
 
     # -- what Binance reports -----------------------------------------------------------------
 
@@ -473,7 +480,8 @@ class BinanceBroker:
         tracked.filled += qty
         if tracked.filled >= order.qty:
             tracked.ended = True
-        fee = self._fee(order.symbol, price, commission, commission_asset)
+        kept = self._kept(order.symbol, qty, commission, commission_asset)
+        fee = kept * price if kept else self._fee(order.symbol, price, commission, commission_asset)
         fill = Fill(
             order.client_order_id,
             order.symbol,
@@ -484,6 +492,7 @@ class BinanceBroker:
             time,
             order.role,
             order.reason,
+            kept,
         )
         self.hub.publish(OrderFilled(fill))
         self._prune()
@@ -522,6 +531,13 @@ class BinanceBroker:
             return
         for cid in [cid for cid, t in self._orders.items() if t.ended][:excess]:
             del self._orders[cid]
+
+    def _kept(self, symbol: str, qty: Decimal, commission: Decimal, asset: str) -> Decimal:
+        """What of a fill's `qty` the position never gets: a commission paid in the base asset
+        (a buy's), and the rest under one lot step, which could not be sold."""
+        if asset != symbol.partition("/")[0] or not commission:
+            return ZERO
+        return qty - self.markets.instrument(symbol).round_qty(qty - commission)
 
     def _fee(self, symbol: str, price: Decimal, commission: Decimal, asset: str) -> Decimal:
         """The commission in the quote asset."""

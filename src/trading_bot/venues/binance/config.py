@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
-from trading_bot.core.settings import Section
+from trading_bot.core.secrets import SecretsSection
 from trading_bot.data.timeframes import parse_timeframe
 
 
@@ -35,8 +35,10 @@ _SCHEMES = {"rest_url": ("http://", "https://"), "ws_url": ("ws://", "wss://")}
 _SCHEMES["ws_api_url"] = _SCHEMES["ws_url"]
 
 
-class BinanceSettings(Section):
-    """Binance spot: where to connect and how to behave when the connection or the limits bite."""
+class BinanceSettings(SecretsSection):
+    """Binance spot: where to connect, the API key for live trading, and how to behave when the
+    connection or the limits bite. The key and secret are secrets: give them by environment
+    (`TRADING_BOT_BINANCE__API_KEY`) or as files (`api_key_file`), never in the TOML file."""
 
     symbol: str = Field("BTC/USDT", description="the market to trade, BASE/QUOTE")
     timeframe: str = Field("1m", description="candle interval: 1s, 1m, 3m, 5m, 15m, 30m, 1h, ...")
@@ -49,6 +51,17 @@ class BinanceSettings(Section):
     )
     ws_api_url: str = Field(
         "", validate_default=True, description='WebSocket API URL; "": production or testnet'
+    )
+    api_key: SecretStr | None = Field(None, description="API key; live trading only")
+    api_secret: SecretStr | None = Field(None, description="the API key's HMAC secret")
+    allow_withdrawals: bool = Field(
+        False, description="trade with a key that may withdraw funds (refused otherwise)"
+    )
+    use_oco: bool = Field(
+        True, description="send a position's stop and target as one OCO order list"
+    )
+    stop_limit_ticks: int = Field(
+        20, ge=0, description="ticks between a stop's trigger and its limit price"
     )
     request_timeout_s: float = Field(10.0, gt=0, description="seconds a REST call may take")
     rest_attempts: int = Field(

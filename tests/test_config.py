@@ -418,3 +418,24 @@ def test_the_binance_paper_example_validates() -> None:
     settings = load_settings(example, env={})
     assert (settings.bot.venue, settings.bot.mode) == ("binance", "paper")
     assert settings.binance.rest_url == "https://api.binance.com"
+
+
+def test_the_binance_live_example_starts_on_the_testnet_and_takes_its_key_from_files(
+    tmp_path: Path,
+) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "binance-live.toml"
+    key, secret = tmp_path / "key", tmp_path / "secret"
+    key.write_text("the-key\n")
+    secret.write_text("the-secret\n")
+    env = {
+        "TRADING_BOT_BINANCE__API_KEY_FILE": str(key),
+        "TRADING_BOT_BINANCE__API_SECRET_FILE": str(secret),
+    }
+    settings = load_settings(example, env=env)
+    assert (settings.bot.venue, settings.bot.mode) == ("binance", "live")
+    assert settings.binance.rest_url == "https://testnet.binance.vision"
+    assert settings.binance.api_key is not None and settings.binance.api_secret is not None
+    assert settings.binance.api_key.get_secret_value() == "the-key"
+    assert settings.binance.api_secret.get_secret_value() == "the-secret"
+    assert not settings.risk.allow_short
+    assert "the-secret" not in repr(settings) and "the-secret" in secret_values(settings)

@@ -283,6 +283,29 @@ async def test_a_refused_stop_closes_the_position_at_market_at_once(
     assert not engine.open_orders() and not venue.working_orders()
 
 
+async def test_an_order_refused_by_a_rate_limit_goes_once_the_limit_has_passed(
+    venue: FakeBinanceTrading,
+) -> None:
+    async with harness(venue) as h:
+        h.fake.fail_rest(429, retry_after=1, path="/api/v3/order")
+        h.broker.submit(order("tb-1", MARKET, "0.01", side=Side.SELL, role=OrderRole.EXIT))
+        await h.until(lambda: len(h.of(OrderFilled)) == 1)
+        await h.broker.join()
+    assert fake_orders(venue, "tb-1") == 1 and h.of(OrderRejected) == []
+
+
+async def test_an_entry_is_dropped_when_the_rate_limit_lasts_longer_than_its_signal(
+    venue: FakeBinanceTrading,
+) -> None:
+    async with harness(venue, broker={"max_entry_delay_s": 30}) as h:
+        h.fake.fail_rest(418, retry_after=120, path="/api/v3/order")
+        h.broker.submit(order("tb-1", MARKET, "0.01"))
+        await h.until(lambda: len(h.of(OrderRejected)) == 1)
+    (rejected,) = h.of(OrderRejected)
+    assert "120 s is too long a wait for an entry" in rejected.reason
+    assert fake_orders(venue, "tb-1") == 0
+
+
 async def test_after_a_restart_fills_made_while_down_are_booked_once(
     venue: FakeBinanceTrading,
 ) -> None:

@@ -5,7 +5,9 @@ and return. `run()` (an asyncio task) carries the commands out one at a time, in
 publishes what became of each order: OrderAccepted, OrderRejected (in Binance's words),
 OrderCanceled and OrderFilled. An order whose placement has an unknown outcome is neither
 accepted nor rejected: it is looked up again later (with growing waits) until Binance's answer
-is known, and sent again only if Binance never had it (see `trading`).
+is known, and sent again only if Binance never had it (see `trading`). An order refused by a
+rate limit (429/418) was not processed: it goes again once `Retry-After` has passed; an entry
+only if that is within `max_entry_delay_s`, else it is rejected.
 
 Fills come from three places, each deduplicated by Binance's trade id, so none is lost or
 counted twice: the answer to a new order (a market order fills at once), the user data stream
@@ -41,7 +43,16 @@ import structlog
 from trading_bot.core.clock import Clock
 from trading_bot.core.events import OrderAccepted, OrderCanceled, OrderFilled, OrderRejected
 from trading_bot.core.hub import EventHub
-from trading_bot.core.model import ZERO, Fill, Instrument, Order, OrderStatus, OrderType, Side
+from trading_bot.core.model import (
+    ZERO,
+    Fill,
+    Instrument,
+    Order,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    Side,
+)
 from trading_bot.venues.binance.markets import Markets
 from trading_bot.venues.binance.rest import binance_message
 from trading_bot.venues.binance.schemas import AccountTrade, ExecutionReport, VenueOrder
@@ -52,7 +63,7 @@ from trading_bot.venues.binance.trading import (
     OrderSpec,
     VenueOrderType,
 )
-from trading_bot.venues.errors import UnknownOutcome, VenueError
+from trading_bot.venues.errors import RateLimited, UnknownOutcome, VenueError
 
 log = structlog.get_logger("trading_bot.binance")
 
@@ -107,6 +118,7 @@ class BinanceBroker:
         queue_size: int = 1000,
         retry_min_s: float = 1.0,
         retry_max_s: float = 60.0,
+        max_entry_delay_s: float = 120.0,
     ) -> None:
         if stop_limit_ticks < 0:
             raise ValueError("stop_limit_ticks cannot be negative")
@@ -118,6 +130,7 @@ class BinanceBroker:
         self.use_oco = use_oco
         self.retry_min_s = retry_min_s
         self.retry_max_s = retry_max_s
+        self.max_entry_delay_s = max_entry_delay_s
         self._queue: asyncio.Queue[_Command] = asyncio.Queue(queue_size)
         self._orders: OrderedDict[str, _Tracked] = OrderedDict()
         self._held: dict[str, _Tracked] = {}  # a bracket leg waiting for its other leg
@@ -316,6 +329,9 @@ class BinanceBroker:
         except UnknownOutcome as exc:
             self._retry_later(command, [tracked], str(exc))
             return
+        except RateLimited as exc:
+            self._after_rate_limit(command, [tracked], exc)
+            return
         except VenueError as exc:
             self._end(tracked, "REJECTED", binance_message(exc))
             return
@@ -335,6 +351,9 @@ class BinanceBroker:
             stop_state, target_state = await self.trading.place_oco(spec, resume=stop.unresolved)
         except UnknownOutcome as exc:
             self._retry_later(command, [stop, target], str(exc))
+            return
+        except RateLimited as exc:
+            self._after_rate_limit(command, [stop, target], exc)
             return
         except VenueError as exc:
             self._end(stop, "REJECTED", binance_message(exc))
@@ -398,6 +417,32 @@ class BinanceBroker:
             seconds=delay,
             error=error,
         )
+        self._put_later(command, delay)
+
+    def _after_rate_limit(
+        self, command: _Command, orders: list[_Tracked], exc: RateLimited
+    ) -> None:
+        """Binance refused the order unprocessed: send it once the limit has passed. A stop, a
+        target or an exit always goes (a position must not stay unprotected); an entry only
+        when the wait is short enough for its signal to still hold."""
+        entry = orders[0].order.role is OrderRole.ENTRY
+        if entry and exc.retry_after > self.max_entry_delay_s:
+            reason = (
+                f"{binance_message(exc)} (Binance's rate limit; {exc.retry_after:.0f} s is too "
+                "long a wait for an entry)"
+            )
+            for tracked in orders:
+                self._end(tracked, "REJECTED", reason)
+            return
+        log.warning(
+            "binance rate limit: the order goes once it has passed",
+            command=repr(command),
+            seconds=exc.retry_after,
+            banned=exc.banned,
+        )
+        self._put_later(command, exc.retry_after)
+
+    def _put_later(self, command: _Command, delay: float) -> None:
         loop = asyncio.get_running_loop()
         timer: asyncio.TimerHandle | None = None
 

@@ -97,6 +97,7 @@ class BinanceLive:
             self.markets,
             stop_limit_ticks=self.settings.stop_limit_ticks,
             use_oco=self.settings.use_oco,
+            max_entry_delay_s=self.settings.max_rate_wait_s,
         )
         self._user_data = BinanceUserData(
             hub,

@@ -6,15 +6,24 @@ series exactly: every one, once, in order, with the same OHLCV.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pandas as pd
 import pytest
 
-from tests.venues.conftest import SECOND, SYMBOL, FeedHarness, candles
-from trading_bot.core.events import FeedRestored, FeedStale
+from tests.venues.conftest import FAST, SECOND, SYMBOL, FeedHarness, candles
+from trading_bot.config import load_settings
+from trading_bot.core.events import CandleDataProcessed, FeedRestored, FeedStale
+from trading_bot.core.hub import EventHub
+from trading_bot.core.model import Candle
+from trading_bot.data.processor import DataProcessor
 from trading_bot.testing.fake_binance import FakeBinance, StreamFaults
 from trading_bot.venues.binance.stream import interval_ms
+from trading_bot.venues.binance.websocket_manager import (
+    ReconnectionConfig,
+    create_binance_websocket_manager,
+)
 
 Frames = Callable[[int], pd.DataFrame]
 
@@ -196,3 +205,39 @@ async def test_a_fresh_start_warms_up_with_recent_closed_candles(seconds: Frames
 def test_intervals_binance_lacks_or_that_have_no_fixed_length_are_refused(interval: str) -> None:
     with pytest.raises(ValueError, match="use one of 1s, 1m"):
         interval_ms(interval)
+
+
+async def test_the_specifications_websocket_manager_streams_every_closed_candle(
+    seconds: Frames,
+) -> None:
+    frame = seconds(300)
+    expected = candles(frame, SECOND)
+    async with FakeBinance({SYMBOL: frame}, "1s", faults=StreamFaults(drop_after=40)) as fake:
+        settings = load_settings(None, {}).model_copy(update={"binance": fake.settings(**FAST)})
+        hub = EventHub()
+        processor = DataProcessor(hub)
+        processor.restore_last_closed(SYMBOL, SECOND, expected[0].open_time - SECOND)
+        closed: list[Candle] = []
+        done = asyncio.Event()
+
+        def note(event: CandleDataProcessed) -> None:
+            closed.append(event.candle)
+            if len(closed) == len(expected):
+                done.set()
+
+        hub.subscribe(CandleDataProcessed, note)
+        reconnection = ReconnectionConfig(min_delay_s=0.001, max_delay_s=0.01)
+        manager = create_binance_websocket_manager(
+            settings, hub, SYMBOL, reconnection, timeframe="1s", clock=fake.clock
+        )
+        assert manager.feed.symbols == (SYMBOL,)
+        task = asyncio.create_task(manager.run())
+        try:
+            async with asyncio.timeout(30):
+                await done.wait()
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await manager.close()
+    assert closed == expected
+    assert fake.connections > 3  # it reconnected, and lost nothing

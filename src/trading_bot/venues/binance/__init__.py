@@ -3,8 +3,9 @@ trading with exactly-once order placement, a broker for the pipeline and the use
 
 Layout, as every venue: `config` (the `[binance]` section), `schemas` (typed wire messages),
 `markets` (symbols and rules from exchangeInfo), `rest`, `stream`, `feed`, `market` (the app's
-market-data view), `download`, and for trading `trading`, `broker`, `user_data` and `safety`.
-Trading is not wired into the app yet: `bot.mode = "live"` is still refused.
+market-data view), `download`, `websocket_manager` (the feed on its own, by the original
+specification's name), and for trading `trading`, `broker`, `user_data`, `safety` and `live`
+(all of it for a live run, with the start-up reconciliation).
 """
 
 from trading_bot.venues.binance.broker import BinanceBroker
@@ -16,6 +17,11 @@ from trading_bot.venues.binance.rest import ApiCredentials, BinanceRest, sign, s
 from trading_bot.venues.binance.safety import check_api_key
 from trading_bot.venues.binance.trading import BinanceTrading
 from trading_bot.venues.binance.user_data import BinanceUserData
+from trading_bot.venues.binance.websocket_manager import (
+    BinanceWebSocketManager,
+    ReconnectionConfig,
+    create_binance_websocket_manager,
+)
 
 __all__ = [
     "ApiCredentials",
@@ -25,10 +31,13 @@ __all__ = [
     "BinanceSettings",
     "BinanceTrading",
     "BinanceUserData",
+    "BinanceWebSocketManager",
     "Download",
     "Market",
     "Markets",
+    "ReconnectionConfig",
     "check_api_key",
+    "create_binance_websocket_manager",
     "download_klines",
     "sign",
     "signed_query",

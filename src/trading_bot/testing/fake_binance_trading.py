@@ -142,6 +142,7 @@ class FakeBinanceTrading:
         self.locked: dict[str, Decimal] = {}
         # the exchange's book of record
         self.orders: list[FakeOrder] = []
+        self._open: list[FakeOrder] = []  # a superset of the working orders, pruned on reading
         self.trades: list[FakeTrade] = []
         self.order_lists: dict[int, OrderList] = {}
         # observations for tests
@@ -186,7 +187,8 @@ class FakeBinanceTrading:
         return [o for o in self.orders if o.client_order_id == client_order_id]
 
     def working_orders(self, venue_symbol: str | None = None) -> list[FakeOrder]:
-        return [o for o in self.orders if o.working and venue_symbol in (None, o.symbol)]
+        self._open = [o for o in self._open if o.working]
+        return [o for o in self._open if venue_symbol in (None, o.symbol)]
 
     def free(self, asset: str) -> Decimal:
         return self.balances.get(asset, ZERO)
@@ -479,12 +481,13 @@ class FakeBinanceTrading:
         )
         order.update_time, order.lock = now, lock
         self.orders.append(order)
+        self._open.append(order)
         self._report(order, "NEW")
         return order
 
     def _check_unique(self, cid: str) -> None:
         """Binance refuses a client order id that an open order holds."""
-        if any(o.working and o.client_order_id == cid for o in self.orders):
+        if any(o.client_order_id == cid for o in self.working_orders()):
             raise Refused(-2010, "Duplicate order sent.")
 
     def _new_id(self, given: str | None, name: str) -> str:

@@ -228,13 +228,15 @@ def test_late_ticks_are_dropped_and_counted() -> None:
     assert processor.forming("EURUSD", MINUTE) is not None
 
 
-def test_ticks_without_a_tick_timeframe_are_counted_not_guessed() -> None:
+def test_without_a_tick_timeframe_ticks_are_for_other_listeners_not_candles() -> None:
+    """A venue streams its own candles; its trades, if subscribed, are ticks beside them."""
     hub, processor, recorder = setup()
 
     send(hub, tick(0, 1.1), tick(1, float("nan")))
     processor.on_time(T0 + DAY)
 
-    assert recorder.events == [] and processor.dropped == {"tick_without_timeframe": 2}
+    assert recorder.events == [] and processor.dropped == {}
+    assert processor.forming("EURUSD", MINUTE) is None
 
 
 def test_impossible_ticks_are_dropped_and_counted() -> None:

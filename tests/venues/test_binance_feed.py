@@ -14,9 +14,15 @@ import pytest
 
 from tests.venues.conftest import FAST, SECOND, SYMBOL, FeedHarness, candles
 from trading_bot.config import load_settings
-from trading_bot.core.events import CandleDataProcessed, FeedRestored, FeedStale
+from trading_bot.core.events import (
+    CandleDataProcessed,
+    FeedRestored,
+    FeedStale,
+    MarketDataReceived,
+    QuoteUpdated,
+)
 from trading_bot.core.hub import EventHub
-from trading_bot.core.model import Candle
+from trading_bot.core.model import Candle, Quote, Tick
 from trading_bot.data.processor import DataProcessor
 from trading_bot.testing.fake_binance import FakeBinance, StreamFaults
 from trading_bot.venues.binance.stream import interval_ms
@@ -241,3 +247,32 @@ async def test_the_specifications_websocket_manager_streams_every_closed_candle(
             await manager.close()
     assert closed == expected
     assert fake.connections > 3  # it reconnected, and lost nothing
+
+
+async def test_book_tickers_and_trades_come_as_quotes_and_ticks_beside_the_klines(
+    seconds: Frames,
+) -> None:
+    frame = seconds(20)
+    expected = candles(frame, SECOND)
+    async with FakeBinance({SYMBOL: frame}, "1s", pace_s=0.001) as fake:
+        run = FeedHarness(fake, "1s", extra_streams=("bookTicker", "aggTrade"))
+        quotes: list[Quote] = []
+        ticks: list[Tick] = []
+        run.hub.subscribe(QuoteUpdated, lambda e: quotes.append(e.quote))
+        run.hub.subscribe(
+            MarketDataReceived,
+            lambda e: ticks.append(e.data) if isinstance(e.data, Tick) else None,
+        )
+        run.processor.restore_last_closed(SYMBOL, SECOND, expected[0].open_time - SECOND)
+        run.start()
+        try:
+            await run.until(lambda: len(run.closed) == len(expected))
+        finally:
+            await run.stop()
+    assert run.closed == expected  # the klines are untouched by the other streams
+    updates = len(expected) * fake.updates_per_candle
+    assert len(ticks) == len(quotes) == updates
+    assert [t.price for t in ticks[3::4]] == [c.close for c in expected]
+    assert all(
+        q.symbol == SYMBOL and q.bid < t.price < q.ask for q, t in zip(quotes, ticks, strict=True)
+    )

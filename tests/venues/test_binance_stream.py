@@ -9,9 +9,9 @@ import pandas as pd
 
 from tests.venues.conftest import FAST, SYMBOL
 from trading_bot.testing.fake_binance import FakeBinance
+from trading_bot.venues.backoff import Backoff
 from trading_bot.venues.binance.schemas import ServerShutdown, StreamKline
 from trading_bot.venues.binance.stream import (
-    Backoff,
     ConnectBudget,
     EndReason,
     FrameParser,
@@ -100,4 +100,4 @@ async def test_a_connection_ends_as_aged_before_its_time_limit(btc_5m: pd.DataFr
         klines = [k async for k in connection]
         await connection.close()
     assert connection.end is EndReason.AGED and connection.end.planned
-    assert klines and connection.klines == len(klines)
+    assert klines and connection.messages == len(klines)

@@ -11,11 +11,22 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
-from trading_bot.core.model import Candle, Fill, Order, OrderRequest, Position, Signal, Tick, Trade
+from trading_bot.core.model import (
+    Candle,
+    Fill,
+    Order,
+    OrderRequest,
+    Position,
+    Quote,
+    Signal,
+    Tick,
+    Trade,
+)
 
 
 class EventType(StrEnum):
     MARKET_DATA_RECEIVED = "MARKET_DATA_RECEIVED"
+    QUOTE_UPDATED = "QUOTE_UPDATED"
     CANDLE_DATA_PROCESSED = "CANDLE_DATA_PROCESSED"
     DATA_GAP = "DATA_GAP"
     TRADING_SIGNAL_GENERATED = "TRADING_SIGNAL_GENERATED"
@@ -49,6 +60,14 @@ class MarketDataReceived(Event):
 
     type: ClassVar[EventType] = EventType.MARKET_DATA_RECEIVED
     data: Candle | Tick
+
+
+@dataclass(slots=True)
+class QuoteUpdated(Event):
+    """The best bid and ask moved (a venue's order book ticker, where subscribed)."""
+
+    type: ClassVar[EventType] = EventType.QUOTE_UPDATED
+    quote: Quote
 
 
 @dataclass(slots=True)

@@ -79,6 +79,17 @@ class Tick(NamedTuple):
     volume: float = 0.0
 
 
+class Quote(NamedTuple):
+    """The best bid and ask: what a market order would pay now, and the spread."""
+
+    symbol: str
+    time: int
+    bid: float
+    ask: float
+    bid_qty: float = 0.0
+    ask_qty: float = 0.0
+
+
 class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"

@@ -279,8 +279,7 @@ class DataProcessor:
 
     def _on_tick(self, tick: Tick) -> None:
         timeframe = self._tick_ms
-        if timeframe is None:
-            self.dropped["tick_without_timeframe"] += 1
+        if timeframe is None:  # candles come from the venue; ticks are for other listeners
             return
         price = tick.price
         if not (0 < price < math.inf and tick.volume >= 0):

@@ -17,7 +17,9 @@ Faults on demand: `faults` (every N messages: drop the connection, duplicate, re
 insert a malformed frame), `pace_s` (delay between updates), `mute()` (silence on the open
 connections), `announce_shutdown()`, `drop_connections()`, `refuse_streams(n)`,
 `fail_rest(status, ...)` (429/418 with `Retry-After`, 5xx), `rest_delay_s` and `clock_skew_ms`;
-`pause_market()` and `resume_market()` hold and release the market itself.
+`pause_market()` and `resume_market()` hold and release the market itself. Besides klines it
+streams `<symbol>@aggTrade` (each update's close as a trade) and `<symbol>@bookTicker` (a tick
+either side of it) to those who subscribe.
 `relabel()` turns real candles into a fast series (5m data as 1s klines); `updates()` yields
 the frames the market sends, for benchmarks.
 
@@ -133,6 +135,8 @@ class _Series:
         self.base, _, self.quote = symbol.partition("/")
         self.venue = self.base + self.quote
         self.stream = f"{self.venue.lower()}@kline_{interval}"
+        self.book_stream = f"{self.venue.lower()}@bookTicker"
+        self.trade_stream = f"{self.venue.lower()}@aggTrade"
         self.tick = Decimal(1).scaleb(-price_decimals(frame))
         times, *columns = frame_to_arrays(frame)
         self.times = times
@@ -193,7 +197,13 @@ class FakeBinance:
         self._series = {
             s.venue: s for s in (_Series(sym, f, interval) for sym, f in markets.items())
         }
-        self._streams = {s.stream for s in self._series.values()}
+        self._streams = {
+            name
+            for s in self._series.values()
+            for name in (s.stream, s.book_stream, s.trade_stream)
+        }
+        self._now: tuple[_Series, int, int, int] | None = None  # the update being sent
+        self._extra_ids = 0
         first = min(int(s.times[0]) for s in self._series.values())
         live_from = first if live_from_ms is None else live_from_ms
         for s in self._series.values():
@@ -361,6 +371,7 @@ class FakeBinance:
                         o, h, low, c = series.values(i, k, n)[:4]
                         for listener in self.price_listeners:
                             listener(series.venue, open_time, now, o, h, low, c)
+                    self._now = (series, i, k, now)
                     yield series.stream, self._kline_frame(series, i, k, now)
 
     async def _run_market(self) -> None:
@@ -373,6 +384,8 @@ class FakeBinance:
                 await self._running.wait()
                 due = loop.time()
             await self._broadcast(stream, frame)
+            for extra_stream, extra_frame in self._extra_frames():
+                await self._broadcast(extra_stream, extra_frame)
             due = max(due + self.pace_s, loop.time() - 0.05)  # after a stall, do not rush
             await asyncio.sleep(max(0.0, due - loop.time()))
         self.finished.set()
@@ -409,6 +422,44 @@ class FakeBinance:
         }
         data = {"e": "kline", "E": now, "s": series.venue, "k": kline}
         return _json({"stream": series.stream, "data": data})
+
+    def _extra_frames(self) -> Iterator[tuple[str, str]]:
+        """The update being sent as a trade and a book ticker, to those who subscribed: the
+        trade at its close, the book a tick either side of it."""
+        if self._now is None:
+            return
+        series, i, k, now = self._now
+        wanted = {name for client in self._clients for name in client.streams}
+        if not wanted & {series.trade_stream, series.book_stream}:
+            return
+        close, volume = series.values(i, k, self.updates_per_candle)[3:5]
+        tick = float(series.tick)
+        self._extra_ids += 1
+        if series.trade_stream in wanted:
+            trade = {
+                "e": "aggTrade",
+                "E": now,
+                "s": series.venue,
+                "a": self._extra_ids,
+                "p": _num(close),
+                "q": _num(volume / self.updates_per_candle),
+                "f": self._extra_ids,
+                "l": self._extra_ids,
+                "T": now,
+                "m": False,
+                "M": True,
+            }
+            yield series.trade_stream, _json({"stream": series.trade_stream, "data": trade})
+        if series.book_stream in wanted:
+            book = {
+                "u": self._extra_ids,
+                "s": series.venue,
+                "b": _num(close - tick),
+                "B": "1.5",
+                "a": _num(close + tick),
+                "A": "2.25",
+            }
+            yield series.book_stream, _json({"stream": series.book_stream, "data": book})
 
     async def _broadcast(self, stream: str, frame: str) -> None:
         self.messages += 1

@@ -7,7 +7,7 @@ request weight resets every minute.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
@@ -62,6 +62,9 @@ class BinanceSettings(SecretsSection):
     )
     stop_limit_ticks: int = Field(
         20, ge=0, description="ticks between a stop's trigger and its limit price"
+    )
+    extra_streams: tuple[Literal["bookTicker", "aggTrade"], ...] = Field(
+        (), description='streams beside the klines: "bookTicker" (quotes), "aggTrade" (ticks)'
     )
     request_timeout_s: float = Field(10.0, gt=0, description="seconds a REST call may take")
     rest_attempts: int = Field(

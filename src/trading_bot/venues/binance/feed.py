@@ -1,8 +1,11 @@
 """The Binance spot market-data feed: klines in, `MarketDataReceived` candles out, none missed.
 
 Every kline update is published as a candle, forming until Binance's `x` flag closes it; the
-DataProcessor publishes each closed candle once and in order. The feed sees to it that none is
-missing:
+DataProcessor publishes each closed candle once and in order. With `extra_streams`, trades
+(`aggTrade`) are published as ticks and the best bid and ask (`bookTicker`) as QuoteUpdated,
+from the same connection; they are live colour (spread, last trade), never backfilled.
+
+The feed sees to it that no closed candle is missing:
 
 - around every (re)connection it publishes from REST the closed candles after the last one the
   DataProcessor saw (`last_closed`): before connecting (the bulk, so that Binance's pings are
@@ -29,20 +32,21 @@ import aiohttp
 import structlog
 
 from trading_bot.core.clock import Clock
-from trading_bot.core.events import MarketDataReceived
+from trading_bot.core.events import Event, MarketDataReceived, QuoteUpdated
 from trading_bot.core.hub import EventHub
-from trading_bot.core.model import Candle
+from trading_bot.core.model import Candle, Quote, Tick
+from trading_bot.venues.backoff import Backoff
 from trading_bot.venues.binance.config import BinanceSettings
 from trading_bot.venues.binance.markets import Markets
 from trading_bot.venues.binance.rest import BinanceRest
-from trading_bot.venues.binance.schemas import StreamKline
+from trading_bot.venues.binance.schemas import AggTradeEvent, BookTicker, StreamKline
 from trading_bot.venues.binance.stream import (
-    Backoff,
     FrameParser,
     KlineStream,
     StreamConnection,
     interval_ms,
     kline_stream,
+    symbol_stream,
 )
 from trading_bot.venues.errors import RateLimited, TemporaryError, VenueError
 from trading_bot.venues.health import StreamHealth
@@ -53,7 +57,8 @@ LastClosed = Callable[[str], int | None]
 
 
 class KlineTranslator:
-    """Stream klines to our candles: Binance's symbol to ours, anything unexpected dropped."""
+    """Stream messages to ours: klines to candles, trades to ticks, book tickers to quotes,
+    Binance's symbol to ours; anything unexpected dropped."""
 
     def __init__(
         self, markets: Markets, symbols: Sequence[str], interval: str, parser: FrameParser
@@ -71,6 +76,18 @@ class KlineTranslator:
         return Candle(
             symbol, self._timeframe, k.open_time, k.open, k.high, k.low, k.close, k.volume, k.closed
         )
+
+    def extra(self, message: AggTradeEvent | BookTicker, now_ms: int) -> Event | None:
+        """A trade as a tick (MarketDataReceived), a book ticker as a quote (QuoteUpdated,
+        stamped `now_ms`: Binance sends it no time)."""
+        symbol = self._symbols.get(message.symbol)
+        if symbol is None:
+            self._parser.drop("unexpected_stream", message.symbol, message)
+            return None
+        if isinstance(message, AggTradeEvent):
+            return MarketDataReceived(Tick(symbol, message.trade_time, message.price, message.qty))
+        quote = Quote(symbol, now_ms, message.bid, message.ask, message.bid_qty, message.ask_qty)
+        return QuoteUpdated(quote)
 
 
 class BinanceFeed:
@@ -111,6 +128,11 @@ class BinanceFeed:
     async def run(self) -> None:
         markets = self.markets = await self._load_markets()
         streams = [kline_stream(markets.venue_symbol(s), self.interval) for s in self.symbols]
+        streams += [
+            symbol_stream(markets.venue_symbol(s), kind)
+            for s in self.symbols
+            for kind in self._settings.extra_streams
+        ]
         connection: StreamConnection | None = None
         async with aiohttp.ClientSession() as session:
             stream = self.stream = KlineStream(session, self._settings, streams)
@@ -191,7 +213,7 @@ class BinanceFeed:
         self, connection: StreamConnection, stream: KlineStream
     ) -> StreamConnection | None:
         """Close an ended connection; after a planned end, the next one is opened first."""
-        if connection.klines:
+        if connection.messages:
             self._backoff.reset()
         end, detail = connection.end, connection.detail
         if end is not None and end.planned:
@@ -211,6 +233,11 @@ class BinanceFeed:
     async def _consume(self, connection: StreamConnection, translator: KlineTranslator) -> None:
         publish, candle_of = self._hub.publish, translator.candle
         async for kline in connection:
+            if not isinstance(kline, StreamKline):
+                extra = translator.extra(kline, self._clock.now_ms())
+                if extra is not None:
+                    publish(extra)
+                continue
             candle = candle_of(kline)
             if candle is None:
                 continue

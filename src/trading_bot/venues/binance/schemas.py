@@ -51,14 +51,49 @@ class ServerShutdown(msgspec.Struct, tag="serverShutdown", tag_field="e", rename
     time: int
 
 
+class AggTradeEvent(
+    msgspec.Struct,
+    tag="aggTrade",
+    tag_field="e",
+    gc=False,
+    rename={"symbol": "s", "price": "p", "qty": "q", "trade_time": "T"},
+):
+    """`<symbol>@aggTrade`: trades at one price from one taker order, aggregated."""
+
+    symbol: str
+    price: float
+    qty: float
+    trade_time: int
+
+
+class BookTicker(
+    msgspec.Struct,
+    gc=False,
+    rename={"symbol": "s", "bid": "b", "bid_qty": "B", "ask": "a", "ask_qty": "A"},
+):
+    """`<symbol>@bookTicker`: the best bid and ask. Binance sends no event type or time."""
+
+    symbol: str
+    bid: float
+    bid_qty: float
+    ask: float
+    ask_qty: float
+
+
 class StreamEnvelope(msgspec.Struct, gc=False):
     """A combined-stream frame: `{"stream": "btcusdt@kline_1m", "data": {...}}`."""
 
     stream: str
-    data: KlineEvent | ServerShutdown
+    data: KlineEvent | AggTradeEvent | ServerShutdown
+
+
+class BookTickerEnvelope(msgspec.Struct, gc=False):
+    stream: str
+    data: BookTicker
 
 
 stream_decoder = msgspec.json.Decoder(StreamEnvelope, strict=False)
+book_ticker_decoder = msgspec.json.Decoder(BookTickerEnvelope, strict=False)
 
 # -- REST --------------------------------------------------------------------------------------
 

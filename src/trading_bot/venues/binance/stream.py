@@ -1,16 +1,16 @@
 """Binance combined market streams: every symbol on one WebSocket, within Binance's rules.
 
 `KlineStream.connect()` opens `/stream?streams=btcusdt@kline_1m/ethusdt@kline_1m` (one attempt,
-inside the connection budget); the `StreamConnection` it returns yields typed klines until the
-connection ends and then says why in `end`: lost, silent, aged (the 24 h limit is near) or
-announced by `serverShutdown`. aiohttp answers Binance's pings with pongs while a read is
-pending (autoping). Malformed frames are dropped, counted by reason and logged, never raised.
+inside the connection budget), optionally with `@bookTicker` and `@aggTrade` streams beside the
+klines; the `StreamConnection` it returns yields typed messages until the connection ends and then
+says why in `end`: lost, silent, aged (the 24 h limit is near) or announced by `serverShutdown`.
+aiohttp answers Binance's pings with pongs while a read is pending (autoping). Malformed frames
+are dropped, counted by reason and logged, never raised.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,9 +23,12 @@ import structlog
 from trading_bot.data.timeframes import parse_timeframe
 from trading_bot.venues.binance.config import BinanceSettings
 from trading_bot.venues.binance.schemas import (
+    AggTradeEvent,
+    BookTicker,
     KlineEvent,
     ServerShutdown,
     StreamKline,
+    book_ticker_decoder,
     stream_decoder,
 )
 from trading_bot.venues.errors import TemporaryError
@@ -51,8 +54,18 @@ def interval_ms(interval: str) -> int:
     return parse_timeframe(interval)
 
 
+EXTRA_STREAMS = ("bookTicker", "aggTrade")  # optional streams beside the klines
+StreamMessage = StreamKline | AggTradeEvent | BookTicker
+_BOOK_TICKER = "@bookTicker"
+
+
 def kline_stream(venue_symbol: str, interval: str) -> str:
     return f"{venue_symbol.lower()}@kline_{interval}"
+
+
+def symbol_stream(venue_symbol: str, kind: str) -> str:
+    """`btcusdt@bookTicker` or `btcusdt@aggTrade` (`kind` one of EXTRA_STREAMS)."""
+    return f"{venue_symbol.lower()}@{kind}"
 
 
 class EndReason(StrEnum):
@@ -65,25 +78,6 @@ class EndReason(StrEnum):
     def planned(self) -> bool:
         """Ended on purpose, with nothing wrong: reconnect at once."""
         return self in (EndReason.AGED, EndReason.SHUTDOWN)
-
-
-class Backoff:
-    """Exponential backoff with jitter: `initial_s` doubling up to `max_s`, each wait scaled by
-    a random factor in [0.5, 1) so that many clients do not reconnect in step."""
-
-    def __init__(self, initial_s: float, max_s: float, rng: random.Random | None = None) -> None:
-        self._initial = initial_s
-        self._max = max_s
-        self._rng = rng or random.Random()
-        self._failures = 0
-
-    def next(self) -> float:
-        ceiling = min(self._max, self._initial * 2.0 ** min(self._failures, 32))
-        self._failures += 1
-        return ceiling * (0.5 + self._rng.random() / 2)
-
-    def reset(self) -> None:
-        self._failures = 0
 
 
 class ConnectBudget:
@@ -123,9 +117,12 @@ class FrameParser:
     def __init__(self) -> None:
         self.dropped: Counter[str] = Counter()
 
-    def parse(self, frame: str | bytes) -> StreamKline | ServerShutdown | None:
+    def parse(self, frame: str | bytes) -> StreamMessage | ServerShutdown | None:
         try:
-            data: KlineEvent | ServerShutdown = stream_decoder.decode(frame).data
+            # the stream's name, near the start: a bookTicker frame carries no event type
+            if _BOOK_TICKER in (frame[:48] if isinstance(frame, str) else frame[:48].decode()):
+                return book_ticker_decoder.decode(frame).data
+            data = stream_decoder.decode(frame).data
         except msgspec.ValidationError as exc:
             self.drop("unexpected_shape", str(exc), frame)
             return None
@@ -159,12 +156,12 @@ class StreamConnection:
         self._expires = asyncio.get_running_loop().time() + max_age_s
         self.end: EndReason | None = None
         self.detail = ""
-        self.klines = 0
+        self.messages = 0  # data messages received
 
     def __aiter__(self) -> StreamConnection:
         return self
 
-    async def __anext__(self) -> StreamKline:
+    async def __anext__(self) -> StreamMessage:
         loop = asyncio.get_running_loop()
         quiet_since = loop.time()
         while self.end is None:
@@ -186,7 +183,7 @@ class StreamConnection:
             if isinstance(parsed, ServerShutdown):
                 self._finish(EndReason.SHUTDOWN, "Binance announced a server shutdown")
             elif parsed is not None:
-                self.klines += 1
+                self.messages += 1
                 return parsed
         raise StopAsyncIteration
 

@@ -29,6 +29,7 @@ import structlog
 
 from trading_bot.core.clock import Clock
 from trading_bot.core.hub import EventHub
+from trading_bot.venues.backoff import Backoff
 from trading_bot.venues.binance.config import BinanceSettings
 from trading_bot.venues.binance.rest import BinanceRest, decode_reply, signed_ws_params
 from trading_bot.venues.binance.schemas import (
@@ -38,7 +39,7 @@ from trading_bot.venues.binance.schemas import (
     Subscribed,
     WsApiFrame,
 )
-from trading_bot.venues.binance.stream import CLOSE_TIMEOUT_S, Backoff, ConnectBudget, EndReason
+from trading_bot.venues.binance.stream import CLOSE_TIMEOUT_S, ConnectBudget, EndReason
 from trading_bot.venues.errors import AuthError, TemporaryError, VenueError
 from trading_bot.venues.health import StreamHealth
 

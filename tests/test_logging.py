@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,7 @@ def _console(capsys: pytest.CaptureFixture[str]) -> Any:
     return capsys.readouterr()
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Leave the process-wide logging set-up as each test found it."""
-    loggers = [logging.getLogger(), logging.getLogger(AUDIT_LOGGER)]
-    saved = [(logger, list(logger.handlers), logger.level) for logger in loggers]
-    structlog_config = structlog.get_config()
-    yield
-    for logger, handlers, level in saved:
-        for handler in list(logger.handlers):
-            if handler not in handlers:
-                logger.removeHandler(handler)
-                handler.close()
-        logger.setLevel(level)
-    structlog.configure(**structlog_config)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def settings(tmp_path: Path, **overrides: Any) -> LoggingSettings:

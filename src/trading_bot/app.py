@@ -24,6 +24,7 @@ from trading_bot.config import (
     load_settings,
     secret_values,
 )
+from trading_bot.control import BotControl
 from trading_bot.core.hub import EventHub
 from trading_bot.core.model import Instrument
 from trading_bot.data.timeframes import format_timeframe
@@ -96,6 +97,7 @@ class TradingApp:
         self.notifier = ConsoleNotifier(self.pipeline.hub, console)
         AuditTrail(self.pipeline.hub)
         self.recorder: Recorder | None = None
+        self.control = BotControl(self)
 
     @classmethod
     async def create(
@@ -178,6 +180,14 @@ class TradingApp:
             await self._flush()
 
     # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def synthetic(self) -> bool:
+        return self.market.synthetic
+
+    def describe_venue(self) -> str:
+        where = self.market.describe()
+        return where if self.live is None else f"{where}; {self.live.describe()}"
 
     def request_stop(self) -> None:
         self.stop_requested.set()
@@ -298,8 +308,7 @@ class TradingApp:
         self.notifier.say_now(
             f"[bold]trading-bot[/] {s.bot.mode.upper()} trading {self.symbol} "
             f"{format_timeframe(self.timeframe)} with {p.strategy.name} "
-            f"{p.strategy.params.model_dump()} on {self.market.describe()}"
-            f"{'' if self.live is None else '; ' + self.live.describe()}"
+            f"{p.strategy.params.model_dump()} on {self.describe_venue()}"
         )
         positions = ", ".join(f"{x.symbol} {x.qty}" for x in p.portfolio.open_positions())
         self.notifier.say_now(

@@ -68,13 +68,16 @@ def flatten_at_close(pipeline: Pipeline, last: Candle, reason: str) -> None:
     broker.settle_at_close(last)
 
 
-def request_flatten(pipeline: Pipeline, time: int, reason: str) -> None:
-    """Cancel every open order and ask for a market exit of every open position; the broker
-    carries them out (a venue's at once, the simulator at its next price)."""
+def request_flatten(pipeline: Pipeline, time: int, reason: str, symbol: str | None = None) -> None:
+    """Cancel every open order and ask for a market exit of every open position (of `symbol`
+    only, if given); the broker carries them out (a venue's at once, the simulator at its next
+    price)."""
     execution = pipeline.execution
-    for order in execution.open_orders():
+    for order in execution.open_orders(symbol):
         execution.cancel(order.client_order_id)
     for position in pipeline.portfolio.open_positions():
+        if symbol is not None and position.symbol != symbol:
+            continue
         side = Side.SELL if position.qty > 0 else Side.BUY
         request = OrderRequest(
             position.symbol,

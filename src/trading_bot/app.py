@@ -29,7 +29,9 @@ from trading_bot.core.hub import EventHub
 from trading_bot.core.model import Instrument
 from trading_bot.data.timeframes import format_timeframe
 from trading_bot.logs import configure_logging, log_action, log_error
+from trading_bot.notify import messages
 from trading_bot.notify.audit import AuditTrail
+from trading_bot.notify.channels import Channels
 from trading_bot.notify.console import ConsoleNotifier
 from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close, request_flatten
 from trading_bot.redaction import redact_url
@@ -98,6 +100,7 @@ class TradingApp:
         AuditTrail(self.pipeline.hub)
         self.recorder: Recorder | None = None
         self.control = BotControl(self)
+        self.channels = Channels(settings.telegram, settings.discord, hub, self.clock, self.control)
 
     @classmethod
     async def create(
@@ -226,6 +229,7 @@ class TradingApp:
         resume_after = self._restore()
         await self._reconcile()
         await self._warm_up(resume_after)
+        channel_work = await self.channels.start()
         processor = self.pipeline.processor
         feed = self.market.feed(
             self.pipeline.hub, lambda symbol: processor.last_closed_time(symbol, self.timeframe)
@@ -242,25 +246,29 @@ class TradingApp:
             "storage-flush": self._flush_forever(),
             "console-notifier": self.notifier.run(),
         }
-        venue_work = {} if self.live is None else self.live.tasks()
+        # what must outlive the intake: the venue settles the last orders, channels tell people
+        late_work = {**channel_work, **({} if self.live is None else self.live.tasks())}
         tasks = [asyncio.create_task(job, name=name) for name, job in work.items()]
-        venue_tasks = [asyncio.create_task(job, name=name) for name, job in venue_work.items()]
-        for task in tasks + venue_tasks:
+        late_tasks = [asyncio.create_task(job, name=name) for name, job in late_work.items()]
+        for task in tasks + late_tasks:
             task.add_done_callback(_report_failure)
         log_action("bot started", mode=self.settings.bot.mode, strategy=self.pipeline.strategy.name)
+        self.channels.notify(
+            messages.started(self.clock.now_ms(), self.settings.bot.mode, self.describe_venue())
+        )
         try:
             await self.stop_requested.wait()
         finally:
             for sig in HANDLED_SIGNALS:
                 loop.remove_signal_handler(sig)
-            await self._shutdown(tasks, venue_tasks)
+            await self._shutdown(tasks, late_tasks)
         return 0
 
     async def _shutdown(
-        self, tasks: list[asyncio.Task[None]], venue_tasks: list[asyncio.Task[None]]
+        self, tasks: list[asyncio.Task[None]], late_tasks: list[asyncio.Task[None]]
     ) -> None:
         """Stop intake first, then settle (a venue's broker carries out what is queued, exits
-        included), save and close; bounded by bot.shutdown_timeout_s."""
+        included), save, tell people and close; bounded by bot.shutdown_timeout_s."""
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)  # failures were logged as they came
@@ -276,14 +284,19 @@ class TradingApp:
                 "stopping took longer than bot.shutdown_timeout_s; orders still queued are "
                 "looked up at the next start, and the last flush may be missing"
             )
-        for task in venue_tasks:
+        equity = self.pipeline.portfolio.equity
+        self.channels.notify(
+            messages.stopped(self.clock.now_ms(), f"Equity {equity:,.2f}; state saved.")
+        )
+        await self.channels.drain(self.settings.bot.shutdown_timeout_s)
+        for task in late_tasks:
             task.cancel()
-        await asyncio.gather(*venue_tasks, return_exceptions=True)
+        await asyncio.gather(*late_tasks, return_exceptions=True)
+        await self.channels.stop()
         self.notifier.drain()
         if self.live is not None:
             await self._flush()  # what the venue said while its tasks wound down
         self.database.close()
-        equity = self.pipeline.portfolio.equity
         hub = self.pipeline.hub
         log_action(
             "bot stopped",

@@ -48,6 +48,8 @@ from trading_bot.core.settings import (
     Section,
     StrategySettings,
 )
+from trading_bot.notify.discord_config import DiscordSettings
+from trading_bot.notify.telegram_config import TelegramSettings
 from trading_bot.redaction import MASK, Redactor, is_sensitive_key, redact_url, url_passwords
 from trading_bot.venues.binance.config import BinanceSettings
 
@@ -226,6 +228,8 @@ class Settings(BaseSettings):
     instrument: InstrumentSettings = InstrumentSettings()
     storage: StorageSettings = StorageSettings()
     logging: LoggingSettings = LoggingSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    discord: DiscordSettings = DiscordSettings()
 
     @property
     def pipeline(self) -> PipelineSettings:

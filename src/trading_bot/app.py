@@ -182,6 +182,29 @@ class TradingApp:
             await asyncio.sleep(interval)
             await self._flush()
 
+    async def _heartbeat_forever(self) -> None:
+        """A sign of life to the channels, with what people check first."""
+        interval = self.settings.bot.heartbeat_interval_s
+        if not interval or (self.channels.telegram is None and self.channels.discord is None):
+            return
+        failures_before = 0
+        while True:
+            await asyncio.sleep(interval)
+            status, health = self.control.status(), self.control.health()
+            age = health.last_candle_age_s
+            fields = {
+                "Mode": status.mode,
+                "Up": f"{status.uptime_s / 3600:.1f} h",
+                "Equity": f"{status.equity:,.2f}",
+                "Open positions": str(status.open_positions),
+                "Last candle": "none yet" if age is None else f"{age:,.0f} s ago",
+                "Errors since last": str(health.handler_failures - failures_before),
+            }
+            if status.paused:
+                fields["Paused"] = status.pause_reason
+            failures_before = health.handler_failures
+            self.channels.notify(messages.heartbeat(self.clock.now_ms(), fields))
+
     # -- lifecycle ------------------------------------------------------------------------
 
     @property
@@ -245,6 +268,7 @@ class TradingApp:
             "market-feed": feed,
             "storage-flush": self._flush_forever(),
             "console-notifier": self.notifier.run(),
+            "heartbeat": self._heartbeat_forever(),
         }
         # what must outlive the intake: the venue settles the last orders, channels tell people
         late_work = {**channel_work, **({} if self.live is None else self.live.tasks())}

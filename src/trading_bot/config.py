@@ -129,6 +129,9 @@ class BotSettings(Section):
     shutdown_timeout_s: float = Field(
         5.0, gt=0, description="seconds the components get to stop cleanly"
     )
+    heartbeat_interval_s: float = Field(
+        3600.0, ge=0, description="seconds between heartbeat notifications; 0: none"
+    )
 
 
 class ReplaySettings(Section):

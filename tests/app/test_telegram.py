@@ -119,13 +119,16 @@ async def test_another_poller_is_reported_in_one_sentence(tmp_path: Path) -> Non
     config = write_config(tmp_path / "bot.toml", tmp_path, candles=100_000, speed=40)
     async with FakeTelegram() as fake:
         fake.fail("getUpdates", 3, 409)
-        bot = await BotProcess.start(config, tmp_path, **telegram_env(fake))
+        env = {**telegram_env(fake), "TRADING_BOT_BOT__HEARTBEAT_INTERVAL_S": "0.5"}
+        bot = await BotProcess.start(config, tmp_path, **env)
         await bot.wait_for(STARTED)
         line = await bot.wait_for("409 Conflict")
         assert "stop the other bot instance" in line
         owner = Chat(fake, OWNER)
         owner.command("/version")  # polling goes on once the other poller is gone
         await owner.said("trading-bot ")
+        beat = await owner.said("Heartbeat")
+        assert "Equity:" in beat.text and "Last candle:" in beat.text and beat.disable_notification
         assert await bot.stop() == 0
     assert bot.output.count("409 Conflict") == 1
 

@@ -439,3 +439,10 @@ def test_the_binance_live_example_starts_on_the_testnet_and_takes_its_key_from_f
     assert settings.binance.api_secret.get_secret_value() == "the-secret"
     assert not settings.risk.allow_short
     assert "the-secret" not in repr(settings) and "the-secret" in secret_values(settings)
+
+
+def test_sync_mode_has_the_specifications_short_variable() -> None:
+    assert load_settings(None, {"TRADING_BOT_SYNC_MODE": "true"}).bot.sync_mode is True
+    both = {"TRADING_BOT_SYNC_MODE": "true", "TRADING_BOT_BOT__SYNC_MODE": "false"}
+    assert load_settings(None, both).bot.sync_mode is False  # the full name wins
+    assert load_settings(None, {}).bot.sync_mode is False

@@ -58,7 +58,7 @@ class LiveModeUnavailable(Exception):
 def make_market(settings: Settings) -> Market:
     """The market-data venue `bot.venue` names."""
     if settings.bot.venue == "binance":
-        return BinanceMarket(settings.binance)
+        return BinanceMarket(settings.binance, poll_only=settings.bot.sync_mode)
     return ReplayMarket(settings.replay)
 
 

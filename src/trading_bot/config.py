@@ -129,6 +129,11 @@ class BotSettings(Section):
     shutdown_timeout_s: float = Field(
         5.0, gt=0, description="seconds the components get to stop cleanly"
     )
+    sync_mode: bool = Field(
+        False,
+        description="no WebSocket or stream: poll candles over REST at each close "
+        "(also TRADING_BOT_SYNC_MODE=true)",
+    )
     heartbeat_interval_s: float = Field(
         3600.0, ge=0, description="seconds between heartbeat notifications; 0: none"
     )
@@ -268,7 +273,7 @@ class Settings(BaseSettings):
 
         Raises ConfigError listing every problem found.
         """
-        env = os.environ if env is None else env
+        env = _with_aliases(os.environ if env is None else env)
         if path is not None and not path.is_file():
             what = "is not a file" if path.exists() else "not found"
             raise ConfigError([f"config file '{path}' {what}"])
@@ -291,6 +296,15 @@ class Settings(BaseSettings):
         if problems:
             raise ConfigError(problems)
         return settings
+
+
+# Short environment names, as the original specification has them, for nested keys.
+ENV_ALIASES = {"TRADING_BOT_SYNC_MODE": "TRADING_BOT_BOT__SYNC_MODE"}
+
+
+def _with_aliases(env: Mapping[str, str]) -> Mapping[str, str]:
+    found = {full: env[short] for short, full in ENV_ALIASES.items() if short in env}
+    return {**env, **{k: v for k, v in found.items() if k not in env}} if found else env
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from trading_bot.backtest.runner import run_backtest
 from trading_bot.config import load_settings
 from trading_bot.core.clock import ms_to_iso
@@ -28,13 +30,17 @@ def shape(trades: list[Trade]) -> list[tuple[str, str, str, float, float]]:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("sync_mode", [False, True], ids=["streaming", "sync-mode"])
 async def test_paper_trading_on_binance_candles_trades_like_the_backtest(
-    tmp_path: Path, shared_data: Path
+    tmp_path: Path, shared_data: Path, sync_mode: bool
 ) -> None:
+    """Streaming, or in sync mode (REST polled at each close, no WebSocket at all)."""
     real = load_candles(shared_data / "binance-BTCUSDT-5m.csv.gz").iloc[:500]
-    frame = relabel(real, MINUTE, START)  # real prices, as one-minute klines
+    # real prices, as one-minute klines; polling wakes at each close, so one-second ones there
+    interval, timeframe, pace = ("1s", 1_000, 0.005) if sync_mode else ("1m", MINUTE, 0.001)
+    frame = relabel(real, timeframe, START)
     config = write_config(tmp_path / "bot.toml", tmp_path, candles=10, speed=0)
-    async with FakeBinance({"BTC/USDT": frame}, "1m", pace_s=0.001) as fake:
+    async with FakeBinance({"BTC/USDT": frame}, interval, pace_s=pace) as fake:
         bot = await BotProcess.start(
             config,
             tmp_path,
@@ -42,15 +48,19 @@ async def test_paper_trading_on_binance_candles_trades_like_the_backtest(
             TRADING_BOT_BINANCE__REST_URL=fake.rest_url,
             TRADING_BOT_BINANCE__WS_URL=fake.ws_url,
             TRADING_BOT_BINANCE__SYMBOL="BTC/USDT",
-            TRADING_BOT_BINANCE__TIMEFRAME="1m",
+            TRADING_BOT_BINANCE__TIMEFRAME=interval,
             TRADING_BOT_BINANCE__SETTLE_S="0",
             TRADING_BOT_RISK__MAX_SIGNAL_AGE_S="0",  # the fake's candles are from 2023
+            TRADING_BOT_SYNC_MODE=str(sync_mode).lower(),
         )
         await bot.wait_for(STARTED)
         assert "Binance spot public market data" in bot.output
+        if sync_mode:
+            fake.start_market()  # nobody will connect to start it
         async with asyncio.timeout(60):
             await fake.finished.wait()
         assert await bot.stop() == 0
+        assert (fake.connections == 0) is sync_mode
 
     store = StateStore(Database(f"sqlite:///{tmp_path}/bot.sqlite"))
     feed = store.get_state("feed")

@@ -15,7 +15,8 @@ The feed sees to it that no closed candle is missing:
   before it is published; if REST cannot fill it, the candle goes out anyway and the
   DataProcessor reports the gap (`DataGap`): a live bot must not stall on a REST outage;
 - when the stream cannot be had (`failures_before_polling` failed attempts), it polls REST at
-  each candle close and returns to streaming when a connection succeeds.
+  each candle close and returns to streaming when a connection succeeds; with `poll_only` (the
+  bot's sync mode) it never streams and only polls.
 
 `FeedStale` says what went wrong and what the feed does about it; `FeedRestored` follows once it
 has caught up. Venue failures never leave `run()`, except a configuration that cannot work (an
@@ -107,6 +108,8 @@ class BinanceFeed:
         interval: str,
         last_closed: LastClosed,
         warmup: int = 0,
+        *,
+        poll_only: bool = False,
     ) -> None:
         if not symbols:
             raise ValueError("the Binance feed needs at least one symbol")
@@ -122,11 +125,16 @@ class BinanceFeed:
         self._settings = settings
         self._last_closed = last_closed
         self._warmup = warmup
+        self._poll_only = poll_only
+        self._poll_from: dict[str, int] = {}  # sync mode, nothing processed: start after these
         self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
         self._health = StreamHealth(hub, clock, self.source)
 
     async def run(self) -> None:
         markets = self.markets = await self._load_markets()
+        if self._poll_only:
+            await self._poll_forever()
+            return
         streams = [kline_stream(markets.venue_symbol(s), self.interval) for s in self.symbols]
         streams += [
             symbol_stream(markets.venue_symbol(s), kind)
@@ -205,6 +213,20 @@ class BinanceFeed:
             wake = retry_at if close_at is None else min(retry_at, close_at)
             await asyncio.sleep(max(0.0, wake - loop.time()))
 
+    async def _poll_forever(self) -> None:
+        """Sync mode, for networks that block WebSockets: no stream, closed candles from REST at
+        each candle close (each arrives `settle_s` plus a request's time after its close)."""
+        while True:
+            try:
+                await self._catch_up()
+            except VenueError as exc:
+                self._health.stale("polling", f"polling REST failed ({exc}); retrying")
+                await asyncio.sleep(self._delay_after(exc))
+                continue
+            self._backoff.reset()
+            self._health.restored()
+            await asyncio.sleep(self._to_next_close_s())
+
     def _to_next_close_s(self) -> float:
         now = self._rest.server_now_ms()
         return (self.timeframe_ms - now % self.timeframe_ms) / 1000
@@ -279,6 +301,9 @@ class BinanceFeed:
             newest = now - settle_ms - tf  # the latest open time of a settled candle
             for symbol in self.symbols:
                 last = self._last_closed(symbol)
+                if last is None and self._poll_only and not self._warmup:
+                    # as a stream would: the candles that close from now on
+                    last = self._poll_from.setdefault(symbol, newest)
                 if last is not None:
                     await self._fill(symbol, last + tf, newest)
                 elif self._warmup:

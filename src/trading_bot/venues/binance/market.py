@@ -18,8 +18,9 @@ from trading_bot.venues.market import LastClosed
 
 
 class BinanceMarket:
-    def __init__(self, settings: BinanceSettings) -> None:
+    def __init__(self, settings: BinanceSettings, *, poll_only: bool = False) -> None:
         self.settings = settings
+        self.poll_only = poll_only
         self.symbol = settings.symbol
         self.interval = settings.timeframe
         self.timeframe_ms = parse_timeframe(settings.timeframe)
@@ -52,13 +53,21 @@ class BinanceMarket:
 
     def feed(self, hub: EventHub, last_closed: LastClosed) -> Coroutine[Any, Any, None]:
         feed = BinanceFeed(
-            hub, self.clock, self.rest, self.settings, [self.symbol], self.interval, last_closed
+            hub,
+            self.clock,
+            self.rest,
+            self.settings,
+            [self.symbol],
+            self.interval,
+            last_closed,
+            poll_only=self.poll_only,
         )
         return feed.run()
 
     def describe(self) -> str:
         where = "the Binance spot testnet" if self.settings.testnet else "Binance spot"
-        return f"{where} public market data ({self.settings.rest_url})"
+        how = ", polled over REST at each close (sync mode)" if self.poll_only else ""
+        return f"{where} public market data ({self.settings.rest_url}{how})"
 
     async def close(self) -> None:
         await self.rest.close()

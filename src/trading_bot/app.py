@@ -12,7 +12,9 @@ pause new entries with the reasons.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import time
 from pathlib import Path
 
 import structlog
@@ -28,6 +30,12 @@ from trading_bot.control import BotControl
 from trading_bot.core.hub import EventHub
 from trading_bot.core.model import Instrument
 from trading_bot.data.timeframes import format_timeframe
+from trading_bot.health_report import (
+    REPORT_EVERY_S,
+    HealthReport,
+    report_forever,
+    write_report,
+)
 from trading_bot.logs import configure_logging, log_action, log_error
 from trading_bot.notify import messages
 from trading_bot.notify.audit import AuditTrail
@@ -37,6 +45,7 @@ from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close, req
 from trading_bot.redaction import redact_url
 from trading_bot.storage import Database, Recorder, StateStore
 from trading_bot.strategies.registry import build_strategy
+from trading_bot.systemd import SystemdNotifier
 from trading_bot.venues.binance.live import BinanceLive, credentials_from
 from trading_bot.venues.binance.market import BinanceMarket
 from trading_bot.venues.market import LiveVenue, Market
@@ -101,6 +110,7 @@ class TradingApp:
         self.recorder: Recorder | None = None
         self.control = BotControl(self)
         self.channels = Channels(settings.telegram, settings.discord, hub, self.clock, self.control)
+        self.systemd = SystemdNotifier()
 
     @classmethod
     async def create(
@@ -181,6 +191,25 @@ class TradingApp:
         while True:
             await asyncio.sleep(interval)
             await self._flush()
+
+    def _problem(self) -> str | None:
+        """Why the bot is unhealthy (the watchdog is not fed then), or None."""
+        health = self.control.health()
+        return None if health.healthy else "; ".join(health.problems)
+
+    def _health_report(self) -> HealthReport:
+        status, health = self.control.status(), self.control.health()
+        return HealthReport(
+            time_ms=time.time_ns() // 1_000_000,
+            pid=os.getpid(),
+            every_s=REPORT_EVERY_S,
+            healthy=health.healthy,
+            problems=list(health.problems),
+            mode=status.mode,
+            equity=status.equity,
+            open_positions=status.open_positions,
+            last_candle_age_s=health.last_candle_age_s,
+        )
 
     async def _heartbeat_forever(self) -> None:
         """A sign of life to the channels, with what people check first."""
@@ -269,7 +298,11 @@ class TradingApp:
             "storage-flush": self._flush_forever(),
             "console-notifier": self.notifier.run(),
             "heartbeat": self._heartbeat_forever(),
+            "systemd-watchdog": self.systemd.watchdog(self._problem),
         }
+        health_file = self.settings.bot.health_file
+        if health_file is not None:
+            work["health-report"] = report_forever(health_file, self._health_report)
         # what must outlive the intake: the venue settles the last orders, channels tell people
         late_work = {**channel_work, **({} if self.live is None else self.live.tasks())}
         tasks = [asyncio.create_task(job, name=name) for name, job in work.items()]
@@ -280,6 +313,9 @@ class TradingApp:
         self.channels.notify(
             messages.started(self.clock.now_ms(), self.settings.bot.mode, self.describe_venue())
         )
+        if health_file is not None:  # readable by the time systemd hears we are ready
+            write_report(health_file, self._health_report())
+        self.systemd.ready(f"{self.settings.bot.mode} trading {self.symbol}")
         try:
             await self.stop_requested.wait()
         finally:
@@ -293,6 +329,7 @@ class TradingApp:
     ) -> None:
         """Stop intake first, then settle (a venue's broker carries out what is queued, exits
         included), save, tell people and close; bounded by bot.shutdown_timeout_s."""
+        self.systemd.stopping()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)  # failures were logged as they came
@@ -321,6 +358,8 @@ class TradingApp:
         if self.live is not None:
             await self._flush()  # what the venue said while its tasks wound down
         self.database.close()
+        if self.settings.bot.health_file is not None:
+            self.settings.bot.health_file.unlink(missing_ok=True)  # stopped, not dead
         hub = self.pipeline.hub
         log_action(
             "bot stopped",

@@ -93,6 +93,22 @@ def run(config: ConfigOption = None) -> None:
     raise typer.Exit(code)
 
 
+@app.command()
+def health(config: ConfigOption = None) -> None:
+    """Is the running bot healthy? Reads the report it rewrites every 5 s (bot.health_file):
+    exit 0 and a summary when healthy, exit 1 and the reason otherwise (not running, stuck,
+    feed stale, ...). For monitoring and systemd's ExecStartPost-style checks."""
+    from trading_bot.health_report import verdict
+
+    settings = _load(config)
+    path = settings.bot.health_file
+    if path is None:
+        fail('bot.health_file is off (""), so the bot reports its health nowhere; set a path')
+    healthy, line = verdict(path)
+    (console if healthy else errors).print(line, highlight=False, markup=False)
+    raise typer.Exit(0 if healthy else 1)
+
+
 @app.command("check-config")
 def check_config(
     file: Annotated[Path, typer.Argument(help="The TOML configuration file to validate.")],

@@ -134,6 +134,10 @@ class BotSettings(Section):
         description="no WebSocket or stream: poll candles over REST at each close "
         "(also TRADING_BOT_SYNC_MODE=true)",
     )
+    health_file: OptionalPath = Field(
+        Path("trading_bot.health.json"),
+        description='health report rewritten every 5 s, read by `trading-bot health`; "" none',
+    )
     heartbeat_interval_s: float = Field(
         3600.0, ge=0, description="seconds between heartbeat notifications; 0: none"
     )

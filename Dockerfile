@@ -1,0 +1,32 @@
+# trading-bot in a container: slim, non-root, the same two commands as on a machine.
+#
+#   docker build -t trading-bot .
+#   docker run --rm -it trading-bot                       # make run: paper, synthetic replay
+#   docker run --rm trading-bot make test                  # make test (needs ../shared/data)
+#   docker compose -f deploy/compose.yaml up               # with PostgreSQL
+#
+# State (the SQLite database, logs, the health report) lives in /data; mount a volume there.
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends make gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin trader \
+    && install -d -o trader -g trader -m 700 /data
+
+WORKDIR /opt/trading-bot
+COPY --chown=trader:trader . .
+USER trader
+RUN make install && rm -rf ~/.cache/pip
+
+ENV PATH="/opt/trading-bot/.venv/bin:${PATH}" \
+    PYTHONUNBUFFERED=1 \
+    TRADING_BOT_STORAGE__DATABASE_URL="sqlite:////data/trading_bot.sqlite" \
+    TRADING_BOT_LOGGING__FILE="/data/logs/trading-bot.jsonl" \
+    TRADING_BOT_LOGGING__AUDIT_FILE="/data/logs/audit.jsonl" \
+    TRADING_BOT_BOT__HEALTH_FILE="/data/trading_bot.health.json"
+VOLUME ["/data"]
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s \
+    CMD ["trading-bot", "health"]
+CMD ["make", "run"]

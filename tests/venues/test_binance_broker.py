@@ -218,22 +218,27 @@ async def test_a_wrong_key_stops_order_updates_with_an_auth_error(
 # -- with the execution engine -----------------------------------------------------------------
 
 
+def bracketed_buy(stop: str, target: str) -> OrderRequestGenerated:
+    """A market entry of 0.05 BTC whose stop and target the engine places once it fills."""
+    request = OrderRequest(
+        SYMBOL,
+        Side.BUY,
+        MARKET,
+        Decimal("0.05"),
+        OrderRole.ENTRY,
+        0,
+        stop_loss=Decimal(stop),
+        take_profit=Decimal(target),
+    )
+    return OrderRequestGenerated(request)
+
+
 async def test_an_entrys_bracket_goes_as_one_oco_and_one_leg_ends_the_other(
     venue: FakeBinanceTrading,
 ) -> None:
     async with harness(venue) as h:
         engine = ExecutionEngine(h.hub, h.fake.clock, h.broker)
-        request = OrderRequest(
-            SYMBOL,
-            Side.BUY,
-            MARKET,
-            Decimal("0.05"),
-            OrderRole.ENTRY,
-            0,
-            stop_loss=Decimal("19400"),
-            take_profit=Decimal("19800"),
-        )
-        h.hub.publish(OrderRequestGenerated(request))
+        h.hub.publish(bracketed_buy("19400", "19800"))
         await h.until(lambda: len(h.of(OrderAccepted)) == 3)
         assert len(venue.order_lists) == 1
         legs = {o.type: o for o in venue.working_orders()}
@@ -263,17 +268,7 @@ async def test_a_refused_stop_closes_the_position_at_market_at_once(
     """The price has passed the stop before it could be placed: Binance refuses the OCO."""
     async with harness(venue) as h:
         engine = ExecutionEngine(h.hub, h.fake.clock, h.broker)
-        request = OrderRequest(
-            SYMBOL,
-            Side.BUY,
-            MARKET,
-            Decimal("0.05"),
-            OrderRole.ENTRY,
-            0,
-            stop_loss=Decimal("19900"),  # above the market: it would trigger at once
-            take_profit=Decimal("20500"),
-        )
-        h.hub.publish(OrderRequestGenerated(request))
+        h.hub.publish(bracketed_buy("19900", "20500"))  # the stop is above the market
         await h.until(lambda: len(h.of(OrderFilled)) == 2)
         await h.broker.join()
     entry, exit_fill = (e.fill for e in h.of(OrderFilled))

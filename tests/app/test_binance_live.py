@@ -24,6 +24,10 @@ SECOND = 1_000
 START = 1_700_000_040_000
 STRATEGY = Path(__file__).with_name("bracketed_cross.py")
 CASH = Decimal(10_000)
+# The fake's clock runs at market speed: a 1 s candle every 4 updates, so 50 times the wall
+# clock here. Signed requests carry Binance's widest recvWindow (60 s of the fake's time,
+# 1.2 s of ours): room enough for a slow request on a busy machine.
+PACE_S = 0.005
 
 
 def live_config(tmp: Path) -> Path:
@@ -38,9 +42,7 @@ venue = "binance"
 symbol = "BTC/USDT"
 timeframe = "1s"
 settle_s = 0
-# the fake's clock runs at market speed, a second every few milliseconds: signed requests
-# need Binance's widest window to arrive in time
-recv_window_ms = 60000
+recv_window_ms = 60000  # see PACE_S
 
 [risk]
 allow_short = false
@@ -94,7 +96,7 @@ def when(fake: FakeBinance, condition: Callable[[], bool], *, pause: bool = Fals
 
 @pytest.fixture
 def frame(shared_data: Path) -> pd.DataFrame:
-    real = load_candles(shared_data / "binance-BTCUSDT-5m.csv.gz").iloc[:600]
+    real = load_candles(shared_data / "binance-BTCUSDT-5m.csv.gz").iloc[:450]
     return relabel(real, SECOND, START)  # real prices, as one-second klines
 
 
@@ -105,7 +107,7 @@ def total(venue: FakeBinanceTrading, asset: str) -> Decimal:
 async def test_live_run_places_each_order_once_and_its_books_equal_the_account(
     tmp_path: Path, frame: pd.DataFrame
 ) -> None:
-    fake = FakeBinance({"BTC/USDT": frame}, "1s", pace_s=0.002)
+    fake = FakeBinance({"BTC/USDT": frame}, "1s", pace_s=PACE_S)
     venue = FakeBinanceTrading(fake, balances={"USDT": CASH, "BTC": Decimal(0)})
     async with venue:
         bot = await BotProcess.start(live_config(tmp_path), tmp_path, **venue_env(venue))
@@ -144,7 +146,7 @@ async def test_live_run_places_each_order_once_and_its_books_equal_the_account(
 async def test_a_restart_books_the_bracket_that_filled_while_the_bot_was_down(
     tmp_path: Path, frame: pd.DataFrame
 ) -> None:
-    fake = FakeBinance({"BTC/USDT": frame}, "1s", pace_s=0.004)
+    fake = FakeBinance({"BTC/USDT": frame}, "1s", pace_s=PACE_S)
     venue = FakeBinanceTrading(fake, balances={"USDT": CASH, "BTC": Decimal(0)})
     config = live_config(tmp_path)
     async with venue:

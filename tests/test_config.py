@@ -446,3 +446,11 @@ def test_sync_mode_has_the_specifications_short_variable() -> None:
     both = {"TRADING_BOT_SYNC_MODE": "true", "TRADING_BOT_BOT__SYNC_MODE": "false"}
     assert load_settings(None, both).bot.sync_mode is False  # the full name wins
     assert load_settings(None, {}).bot.sync_mode is False
+
+
+def test_the_oanda_paper_example_validates_on_the_practice_environment() -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "oanda-paper.toml"
+    settings = load_settings(example, env={"TRADING_BOT_OANDA__TOKEN": "t0ken"})
+    assert (settings.bot.venue, settings.bot.mode) == ("oanda", "paper")
+    assert settings.oanda.rest_url == "https://api-fxpractice.oanda.com"
+    assert settings.oanda.token is not None and "t0ken" in secret_values(settings)

@@ -49,6 +49,8 @@ from trading_bot.systemd import SystemdNotifier
 from trading_bot.venues.binance.live import BinanceLive, credentials_from
 from trading_bot.venues.binance.market import BinanceMarket
 from trading_bot.venues.market import LiveVenue, Market
+from trading_bot.venues.oanda.live import OandaLive
+from trading_bot.venues.oanda.market import OandaMarket
 from trading_bot.venues.replay import ReplayMarket
 
 log = structlog.get_logger("trading_bot.app")
@@ -64,11 +66,22 @@ class LiveModeUnavailable(Exception):
     """`mode = "live"` was asked for with settings that cannot trade live."""
 
 
-def make_market(settings: Settings) -> Market:
-    """The market-data venue `bot.venue` names."""
-    if settings.bot.venue == "binance":
+def make_market(settings: Settings, venue: str | None = None) -> Market:
+    """The market-data venue `venue` (default: `bot.venue`) names."""
+    venue = venue or settings.bot.venue
+    if venue == "binance":
         return BinanceMarket(settings.binance, poll_only=settings.bot.sync_mode)
+    if venue == "oanda":
+        return OandaMarket(settings.oanda, poll_only=settings.bot.sync_mode)
     return ReplayMarket(settings.replay)
+
+
+async def connect_live(market: Market) -> LiveVenue:
+    """The trading half of a prepared market, checked before anything trades."""
+    if isinstance(market, BinanceMarket):
+        return await BinanceLive.connect(market)
+    assert isinstance(market, OandaMarket), "_check_live_settings lets only venues that trade"
+    return OandaLive(market)
 
 
 class TradingApp:
@@ -122,10 +135,7 @@ class TradingApp:
         market = make_market(settings)
         try:
             instrument = await market.prepare(settings.instrument)
-            live = None
-            if live_mode:
-                assert isinstance(market, BinanceMarket)
-                live = await BinanceLive.connect(market)
+            live = await connect_live(market) if live_mode else None
         except BaseException:
             await market.close()
             raise
@@ -397,12 +407,17 @@ class TradingApp:
 
 
 def _check_live_settings(settings: Settings) -> None:
-    """Live trading needs a venue that takes orders, and spot cannot sell what it does not own."""
-    if settings.bot.venue != "binance":
+    """Live trading needs a venue that takes orders, its credentials, and on spot no shorts."""
+    venue = settings.bot.venue
+    if venue == "oanda":
+        if not settings.oanda.account_id:
+            raise LiveModeUnavailable("live trading on OANDA needs oanda.account_id")
+        return  # the token is checked when the market connects
+    if venue != "binance":
         raise LiveModeUnavailable(
             f'bot.mode = "live" needs a venue that takes orders, and bot.venue = '
-            f'"{settings.bot.venue}" only replays candles: set bot.venue = "binance" (with '
-            'its [binance] api_key and api_secret), or bot.mode = "paper"'
+            f'"{venue}" only replays candles: set bot.venue = "binance" or "oanda" (with '
+            'their credentials), or bot.mode = "paper"'
         )
     if settings.risk.allow_short:
         raise LiveModeUnavailable(

@@ -7,6 +7,7 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -45,6 +46,13 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     StorageError,
     ValueError,
 )
+
+
+class Venue(StrEnum):
+    BINANCE = "binance"
+    OANDA = "oanda"
+
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="TOML configuration file (default: the embedded one)."),
@@ -305,17 +313,18 @@ def download_data(
     out: Annotated[
         Path, typer.Option(help="Output: .csv, .csv.gz or .parquet; resumed if it exists.")
     ],
-    venue: Annotated[str, typer.Option(help="Where from: binance.")] = "binance",
+    venue: Annotated[Venue, typer.Option(help="Where from.")] = Venue.BINANCE,
     config: ConfigOption = None,
 ) -> None:
     """Download closed candles (paginated, resumable, with a progress bar) in the format the
-    backtester reads. Endpoints come from the configuration's [binance] section."""
+    backtester reads. Endpoints (and OANDA's account and token) come from the configuration's
+    [binance] or [oanda] section."""
     from trading_bot.core.clock import WallClock
     from trading_bot.venues.binance.download import download_klines
     from trading_bot.venues.binance.rest import BinanceRest
+    from trading_bot.venues.oanda.download import download_candles
+    from trading_bot.venues.oanda.rest import OandaRest
 
-    if venue != "binance":
-        fail(f"--venue {venue!r}: only binance is supported for now")
     settings = _load(config)
     with user_errors():
         start_ms, end_ms = parse_time(start, "--start"), parse_time(end, "--end")
@@ -324,11 +333,17 @@ def download_data(
         expected = (end_ms - start_ms) // parse_timeframe(timeframe)
 
         async def download() -> int:
-            async with BinanceRest(settings.binance, WallClock()) as rest:
-                with _progress(f"{symbol} {timeframe} from {venue}", expected) as advance:
-                    result = await download_klines(
-                        rest, symbol, timeframe, start_ms, end_ms, out, advance
-                    )
+            with _progress(f"{symbol} {timeframe} from {venue.value}", expected) as advance:
+                if venue is Venue.OANDA:
+                    async with OandaRest(settings.oanda) as oanda:
+                        result = await download_candles(
+                            oanda, symbol, timeframe, start_ms, end_ms, out, advance
+                        )
+                else:
+                    async with BinanceRest(settings.binance, WallClock()) as rest:
+                        result = await download_klines(
+                            rest, symbol, timeframe, start_ms, end_ms, out, advance
+                        )
             return result.written
 
         written = asyncio.run(download())
@@ -344,6 +359,9 @@ def record_data(
     until: Annotated[
         str | None, typer.Option(help="Stop once the candle opening at this time has closed.")
     ] = None,
+    venue: Annotated[
+        Venue | None, typer.Option(help="Where from (default: the configuration's bot.venue).")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Record the closed candles of the configured market exactly as the bot's feed delivers
@@ -358,7 +376,7 @@ def record_data(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        market = make_market(settings)
+        market = make_market(settings, None if venue is None else venue.value)
         try:
             await market.prepare(settings.instrument)
             return await record_candles(market, out, stop, duration, until_ms)

@@ -52,6 +52,7 @@ from trading_bot.notify.discord_config import DiscordSettings
 from trading_bot.notify.telegram_config import TelegramSettings
 from trading_bot.redaction import MASK, Redactor, is_sensitive_key, redact_url, url_passwords
 from trading_bot.venues.binance.config import BinanceSettings
+from trading_bot.venues.oanda.config import OandaSettings
 
 ENV_PREFIX = "TRADING_BOT_"
 ENV_NESTED_DELIMITER = "__"
@@ -120,8 +121,8 @@ class BotSettings(Section):
         "paper", description="'live' sends real orders; never the default"
     )
     name: str = Field("trading-bot", description="shown in notifications and logs")
-    venue: Literal["replay", "binance"] = Field(
-        "replay", description="where market data comes from: the replay, or Binance spot"
+    venue: Literal["replay", "binance", "oanda"] = Field(
+        "replay", description="where market data comes from: the replay, Binance spot or OANDA"
     )
     close_positions_on_shutdown: bool = Field(
         False, description="flatten open positions when the bot stops"
@@ -233,6 +234,7 @@ class Settings(BaseSettings):
     bot: BotSettings = BotSettings()
     replay: ReplaySettings = ReplaySettings()
     binance: BinanceSettings = BinanceSettings()
+    oanda: OandaSettings = OandaSettings()
     strategy: StrategySettings = StrategySettings()
     risk: RiskSettings = RiskSettings()
     execution: ExecutionSettings = ExecutionSettings()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,40 +69,20 @@ class SimSleep:
         await asyncio.sleep(0)
 
 
-class FeedHarness:
-    """A BinanceFeed publishing into a real EventHub and DataProcessor, recording what comes out.
+class FeedRecorder:
+    """A real EventHub and DataProcessor recording what a feed publishes into them, for any
+    venue's feed (`run`, started by `start`).
 
     `until(predicate)` waits for the predicate without sleeping: every event the hub publishes
     wakes it to look again."""
 
-    def __init__(
-        self,
-        fake: FakeBinance,
-        interval: str,
-        symbols: Sequence[str] = (SYMBOL,),
-        warmup: int = 0,
-        **settings: Any,
-    ) -> None:
-        self.fake = fake
+    def __init__(self) -> None:
         self.hub = EventHub()
         self.processor = DataProcessor(self.hub)
         self.closed: list[Candle] = []
         self.status: list[Event] = []
         self.partials = 0  # forming-candle updates: only the stream sends those
         self._changed = asyncio.Event()
-        self.settings = fake.settings(**{**FAST, **settings})
-        self.rest = BinanceRest(self.settings, fake.clock)
-        tf = fake.timeframe_ms
-        self.feed = BinanceFeed(
-            self.hub,
-            fake.clock,
-            self.rest,
-            self.settings,
-            symbols,
-            interval,
-            lambda symbol: self.processor.last_closed_time(symbol, tf),
-            warmup,
-        )
         self.hub.subscribe(CandleDataProcessed, lambda e: self._note(self.closed, e.candle))
         self.hub.subscribe(FeedStale, lambda e: self._note(self.status, e))
         self.hub.subscribe(FeedRestored, lambda e: self._note(self.status, e))
@@ -118,8 +98,8 @@ class FeedHarness:
             self.partials += 1
         self._changed.set()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.feed.run())
+    def start(self, run: Coroutine[Any, Any, None]) -> None:
+        self._task = asyncio.create_task(run)
         self._task.add_done_callback(lambda _: self._changed.set())
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
@@ -139,4 +119,38 @@ class FeedHarness:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+class FeedHarness(FeedRecorder):
+    """A BinanceFeed publishing into a FeedRecorder's hub and DataProcessor."""
+
+    def __init__(
+        self,
+        fake: FakeBinance,
+        interval: str,
+        symbols: Sequence[str] = (SYMBOL,),
+        warmup: int = 0,
+        **settings: Any,
+    ) -> None:
+        super().__init__()
+        self.fake = fake
+        self.settings = fake.settings(**{**FAST, **settings})
+        self.rest = BinanceRest(self.settings, fake.clock)
+        tf = fake.timeframe_ms
+        self.feed = BinanceFeed(
+            self.hub,
+            fake.clock,
+            self.rest,
+            self.settings,
+            symbols,
+            interval,
+            lambda symbol: self.processor.last_closed_time(symbol, tf),
+            warmup,
+        )
+
+    def start(self, run: Coroutine[Any, Any, None] | None = None) -> None:
+        super().start(self.feed.run() if run is None else run)
+
+    async def stop(self) -> None:
+        await super().stop()
         await self.rest.close()

@@ -6,16 +6,13 @@ import asyncio
 from asyncio import FIRST_COMPLETED
 from pathlib import Path
 
-import pandas as pd
-
 from trading_bot.core.events import CandleDataProcessed
 from trading_bot.core.hub import EventHub
 from trading_bot.core.model import Candle
 from trading_bot.data.files import save_candles
 from trading_bot.data.processor import DataProcessor
+from trading_bot.venues.candle_file import candles_frame
 from trading_bot.venues.market import Market
-
-COLUMNS = ["open", "high", "low", "close", "volume"]
 
 
 async def record_candles(
@@ -52,11 +49,5 @@ async def record_candles(
         for task in (feed, stopped):
             task.cancel()
         await asyncio.gather(feed, stopped, return_exceptions=True)
-    save_candles(_frame(candles), out)
+    save_candles(candles_frame(candles), out)
     return len(candles)
-
-
-def _frame(candles: list[Candle]) -> pd.DataFrame:
-    index = pd.DatetimeIndex(pd.to_datetime([c.open_time for c in candles], unit="ms", utc=True))
-    rows = [(c.open, c.high, c.low, c.close, c.volume) for c in candles]
-    return pd.DataFrame(rows, columns=COLUMNS, index=index.rename("time"))

@@ -1,0 +1,183 @@
+"""The OANDA broker under the real ExecutionEngine and PortfolioManager, against the fake: an
+entry fills with its stop and target at OANDA, the engine's exit legs are bound to them, and
+what happens at the venue (a stop hit, the position closed) shows in our books."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from tests.venues.oanda.conftest import FAST, SYMBOL, candles
+from tests.venues.oanda.test_oanda_trading import RULES
+from trading_bot.core.events import (
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    OrderRequestGenerated,
+)
+from trading_bot.core.hub import EventHub
+from trading_bot.core.model import OrderRequest, OrderRole, OrderStatus, OrderType, Side
+from trading_bot.execution.engine import ExecutionEngine
+from trading_bot.portfolio.manager import PortfolioManager
+from trading_bot.testing.fake_oanda import FakeOanda
+from trading_bot.testing.fake_oanda_trading import FakeOandaTrading
+from trading_bot.venues.oanda import OandaRest
+from trading_bot.venues.oanda.broker import OandaBroker
+from trading_bot.venues.oanda.trading import OandaTrading
+from trading_bot.venues.oanda.transactions import OandaTransactions
+
+Frames = Callable[[int], pd.DataFrame]
+
+
+class Desk:
+    """The pipeline's execution side wired to the fake OANDA: engine, portfolio, broker and
+    the transactions stream, with every order event recorded."""
+
+    def __init__(self, fake: FakeOanda, book: FakeOandaTrading, rest: OandaRest) -> None:
+        self.fake, self.book = fake, book
+        self.hub = EventHub()
+        self.trading = OandaTrading(rest, lambda symbol: RULES)
+        self.broker = OandaBroker(self.hub, fake.clock, self.trading, retry_s=0.01)
+        self.engine = ExecutionEngine(self.hub, fake.clock, self.broker)
+        self.portfolio = PortfolioManager(self.hub, fake.clock, 100_000.0, 5_000)
+        self.transactions = OandaTransactions(
+            self.hub, fake.clock, rest, self.broker.on_transaction
+        )
+        self.events: list[Event] = []
+        self._changed = asyncio.Event()
+        for kind in (OrderAccepted, OrderFilled, OrderRejected, OrderCanceled):
+            self.hub.subscribe(kind, self._note)
+        self.tasks = [
+            asyncio.create_task(self.broker.run()),
+            asyncio.create_task(self.transactions.run()),
+        ]
+
+    def _note(self, event: Any) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    def enter(self, side: Side, stop: Decimal | None, target: Decimal | None) -> None:
+        request = OrderRequest(
+            SYMBOL, side, OrderType.MARKET, Decimal(1000), OrderRole.ENTRY, 0,
+            stop_loss=stop, take_profit=target, reason="test entry",
+        )  # fmt: skip
+        self.hub.publish(OrderRequestGenerated(request))
+
+    async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                for task in self.tasks:
+                    if task.done():
+                        task.result()
+                self._changed.clear()
+                await self._changed.wait()
+
+    def fills(self, role: OrderRole) -> list[OrderFilled]:
+        return [e for e in self.events if isinstance(e, OrderFilled) and e.fill.role is role]
+
+    def ask(self) -> Decimal:
+        quote = self.fake.quote("EUR_USD")
+        assert quote is not None
+        return quote[2]
+
+
+@pytest.fixture
+async def desk(fives: Frames) -> AsyncIterator[Desk]:
+    frame = fives(400)
+    live_from = candles(frame)[100].open_time
+    fake = FakeOanda({SYMBOL: frame}, live_from_ms=live_from, heartbeat_s=0.02)
+    book = FakeOandaTrading(fake)
+    async with fake, OandaRest(fake.settings(**FAST)) as rest:
+        desk = Desk(fake, book, rest)
+        await book.transactions_connected(1)
+        try:
+            yield desk
+        finally:
+            for task in desk.tasks:
+                task.cancel()
+            await asyncio.gather(*desk.tasks, return_exceptions=True)
+
+
+async def test_an_entry_fills_with_its_stop_and_target_and_a_hit_shows_in_the_books(
+    desk: Desk,
+) -> None:
+    ask = desk.ask()
+    desk.enter(Side.BUY, ask - Decimal("0.002"), ask + Decimal("0.002"))
+    await desk.until(lambda: sum(isinstance(e, OrderAccepted) for e in desk.events) == 3)
+    (entry,) = desk.fills(OrderRole.ENTRY)
+    assert (entry.fill.qty, entry.fill.price, entry.fill.fee) == (Decimal(1000), ask, 0)
+    position = desk.portfolio.position(SYMBOL)
+    assert position is not None and position.qty == 1000
+    (trade,) = desk.book.trades.values()
+    legs = {o.role: o for o in desk.engine.open_orders(SYMBOL)}
+    assert legs[OrderRole.STOP_LOSS].venue_order_id == trade.stop_loss.id  # type: ignore[union-attr]
+    assert legs[OrderRole.TAKE_PROFIT].venue_order_id == trade.take_profit.id  # type: ignore[union-attr]
+    assert desk.book.order_requests == 1  # the legs were OANDA's own, never sent again
+
+    desk.fake.start_market()  # the price moves until the stop or the target is hit
+    await desk.until(lambda: desk.engine.open_orders(SYMBOL) == [])
+    (exit_fill,) = desk.fills(OrderRole.STOP_LOSS) + desk.fills(OrderRole.TAKE_PROFIT)
+    assert exit_fill.fill.qty == 1000
+    position = desk.portfolio.position(SYMBOL)
+    assert position is None or position.qty == 0
+    assert desk.book.trades == {}
+    canceled = [e for e in desk.events if isinstance(e, OrderCanceled)]
+    assert len(canceled) == 1  # the other leg, cancelled by OANDA with the trade
+
+
+async def test_an_order_answered_with_a_5xx_is_found_by_client_id_not_sent_twice(
+    desk: Desk,
+) -> None:
+    desk.book.fail_after_accept(503)
+    desk.enter(Side.SELL, None, None)
+    await desk.until(lambda: bool(desk.fills(OrderRole.ENTRY)))
+    assert desk.book.order_requests == 1 and len(desk.book.trades) == 1
+    (entry,) = desk.fills(OrderRole.ENTRY)
+    assert entry.fill.side is Side.SELL and entry.fill.qty == 1000
+    position = desk.portfolio.position(SYMBOL)
+    assert position is not None and position.qty == -1000
+
+
+async def test_closing_the_position_at_the_venue_cancels_the_legs(desk: Desk) -> None:
+    ask = desk.ask()
+    desk.enter(Side.BUY, ask - Decimal("0.01"), ask + Decimal("0.01"))
+    await desk.until(lambda: sum(isinstance(e, OrderAccepted) for e in desk.events) == 3)
+    fill = await desk.trading.close_position(SYMBOL, Side.BUY)  # closed by hand, at OANDA
+    assert fill is not None and fill.units == -1000
+    await desk.until(lambda: desk.engine.open_orders(SYMBOL) == [])
+    legs = [e for e in desk.events if isinstance(e, OrderCanceled)]
+    assert len(legs) == 2 and all("LINKED_TRADE_CLOSED" in e.reason for e in legs)
+    stop = desk.engine.get(legs[0].client_order_id)
+    assert stop is not None and stop.status is OrderStatus.CANCELED
+
+
+async def test_a_market_order_while_the_market_is_closed_is_rejected(desk: Desk) -> None:
+    await desk.fake.close_market()
+    desk.enter(Side.BUY, None, None)
+    await desk.until(lambda: any(isinstance(e, OrderRejected) for e in desk.events))
+    (rejected,) = [e for e in desk.events if isinstance(e, OrderRejected)]
+    assert "MARKET_HALTED" in rejected.reason
+    assert desk.portfolio.position(SYMBOL) is None
+
+
+async def test_fills_while_the_transactions_stream_is_down_arrive_after_it_is_back(
+    desk: Desk,
+) -> None:
+    ask = desk.ask()
+    desk.enter(Side.BUY, ask - Decimal("0.002"), ask + Decimal("0.002"))
+    await desk.until(lambda: sum(isinstance(e, OrderAccepted) for e in desk.events) == 3)
+    desk.book.cut_transactions()
+    desk.fake.start_market()
+    await desk.fake.finished.wait()  # the stop or the target was hit meanwhile
+    await desk.until(lambda: desk.engine.open_orders(SYMBOL) == [])
+    assert desk.book.transaction_connections >= 2
+    assert len(desk.fills(OrderRole.STOP_LOSS) + desk.fills(OrderRole.TAKE_PROFIT)) == 1
+    position = desk.portfolio.position(SYMBOL)
+    assert position is None or position.qty == 0

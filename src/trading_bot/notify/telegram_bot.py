@@ -14,6 +14,7 @@ that says what to do.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Callable, Coroutine
@@ -24,7 +25,14 @@ from typing import Any
 import structlog
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import Conflict, InvalidToken, TelegramError
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -38,11 +46,13 @@ from trading_bot import __version__
 from trading_bot.control import BotControl, ControlError
 from trading_bot.notify import telegram_replies as replies
 from trading_bot.notify.telegram_config import TelegramSettings
+from trading_bot.notify.telegram_sender import retry_after_s
 from trading_bot.notify.telegram_text import split
 
 log = structlog.get_logger("trading_bot.notify.telegram")
 
 CONFIRM_TTL_S = 120.0
+REPLY_ATTEMPTS = 3
 CONFLICT_REPORT_EVERY_S = 600.0
 CONFLICT_ADVICE = (
     "another program is polling Telegram with this bot's token (409 Conflict), so commands may "
@@ -340,12 +350,25 @@ def _who(update: Update) -> str:
 
 
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in HTML, split at Telegram's limit; flood control and network errors are waited
+    out and retried (a few times: an answer minutes late is worse than none)."""
     message = update.effective_message
     if message is None:
         return
     parts = split(text)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        await message.reply_text(
-            part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
-        )
+        for attempt in range(1, REPLY_ATTEMPTS + 1):
+            try:
+                await message.reply_text(
+                    part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
+                )
+                break
+            except RetryAfter as exc:
+                if attempt == REPLY_ATTEMPTS:
+                    raise
+                await asyncio.sleep(retry_after_s(exc))
+            except NetworkError as exc:  # TimedOut too; a BadRequest is final
+                if attempt == REPLY_ATTEMPTS or isinstance(exc, BadRequest):
+                    raise
+                await asyncio.sleep(attempt)

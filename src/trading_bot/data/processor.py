@@ -177,9 +177,9 @@ class DataProcessor:
         if isinstance(data, Tick):
             self._on_tick(data)
         elif not (
-            0 < data.low <= data.open <= data.high
+            0 < data.low <= data.open <= data.high < math.inf
             and data.low <= data.close <= data.high
-            and data.volume >= 0
+            and 0 <= data.volume < math.inf
         ):
             self._drop_invalid(data)
         elif data.closed:

@@ -57,6 +57,7 @@ def interval_ms(interval: str) -> int:
 EXTRA_STREAMS = ("bookTicker", "aggTrade")  # optional streams beside the klines
 StreamMessage = StreamKline | AggTradeEvent | BookTicker
 _BOOK_TICKER = "@bookTicker"
+_BOOK_TICKER_BYTES = _BOOK_TICKER.encode()
 
 
 def kline_stream(venue_symbol: str, interval: str) -> str:
@@ -120,7 +121,9 @@ class FrameParser:
     def parse(self, frame: str | bytes) -> StreamMessage | ServerShutdown | None:
         try:
             # the stream's name, near the start: a bookTicker frame carries no event type
-            if _BOOK_TICKER in (frame[:48] if isinstance(frame, str) else frame[:48].decode()):
+            head = frame[:48]
+            book = _BOOK_TICKER in head if isinstance(head, str) else _BOOK_TICKER_BYTES in head
+            if book:
                 return book_ticker_decoder.decode(frame).data
             data = stream_decoder.decode(frame).data
         except msgspec.ValidationError as exc:

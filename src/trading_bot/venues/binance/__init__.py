@@ -8,37 +8,37 @@ specification's name), and for trading `trading`, `broker`, `user_data`, `safety
 (all of it for a live run, with the start-up reconciliation).
 """
 
-from trading_bot.venues.binance.broker import BinanceBroker
-from trading_bot.venues.binance.config import BinanceSettings
-from trading_bot.venues.binance.download import Download, download_klines
-from trading_bot.venues.binance.feed import BinanceFeed
-from trading_bot.venues.binance.markets import Market, Markets
-from trading_bot.venues.binance.rest import ApiCredentials, BinanceRest, sign, signed_query
-from trading_bot.venues.binance.safety import check_api_key
-from trading_bot.venues.binance.trading import BinanceTrading
-from trading_bot.venues.binance.user_data import BinanceUserData
-from trading_bot.venues.binance.websocket_manager import (
-    BinanceWebSocketManager,
-    ReconnectionConfig,
-    create_binance_websocket_manager,
-)
+from __future__ import annotations
 
-__all__ = [
-    "ApiCredentials",
-    "BinanceBroker",
-    "BinanceFeed",
-    "BinanceRest",
-    "BinanceSettings",
-    "BinanceTrading",
-    "BinanceUserData",
-    "BinanceWebSocketManager",
-    "Download",
-    "Market",
-    "Markets",
-    "ReconnectionConfig",
-    "check_api_key",
-    "create_binance_websocket_manager",
-    "download_klines",
-    "sign",
-    "signed_query",
-]
+import importlib
+from typing import Any
+
+# Public names, imported when first used: the configuration needs only `config`, and importing
+# the whole venue (pandas, aiohttp, the broker) would slow every command's start.
+_EXPORTS = {
+    "ApiCredentials": "rest",
+    "BinanceBroker": "broker",
+    "BinanceFeed": "feed",
+    "BinanceRest": "rest",
+    "BinanceSettings": "config",
+    "BinanceTrading": "trading",
+    "BinanceUserData": "user_data",
+    "BinanceWebSocketManager": "websocket_manager",
+    "Download": "download",
+    "Market": "markets",
+    "Markets": "markets",
+    "ReconnectionConfig": "websocket_manager",
+    "check_api_key": "safety",
+    "create_binance_websocket_manager": "websocket_manager",
+    "download_klines": "download",
+    "sign": "rest",
+    "signed_query": "rest",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

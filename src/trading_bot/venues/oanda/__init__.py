@@ -9,24 +9,29 @@ account's transactions stream), `broker` (the pipeline's `Broker`) and `live` (t
 `LiveVenue`: reconciliation at start).
 """
 
-from trading_bot.venues.oanda.broker import OandaBroker
-from trading_bot.venues.oanda.config import OandaSettings
-from trading_bot.venues.oanda.download import download_candles
-from trading_bot.venues.oanda.feed import OandaFeed
-from trading_bot.venues.oanda.live import OandaLive
-from trading_bot.venues.oanda.market import OandaMarket
-from trading_bot.venues.oanda.rest import OandaRest
-from trading_bot.venues.oanda.trading import OandaTrading
-from trading_bot.venues.oanda.transactions import OandaTransactions
+from __future__ import annotations
 
-__all__ = [
-    "OandaBroker",
-    "OandaFeed",
-    "OandaLive",
-    "OandaMarket",
-    "OandaRest",
-    "OandaSettings",
-    "OandaTrading",
-    "OandaTransactions",
-    "download_candles",
-]
+import importlib
+from typing import Any
+
+# Public names, imported when first used: the configuration needs only `config`, and importing
+# the whole venue (pandas, aiohttp, the broker) would slow every command's start.
+_EXPORTS = {
+    "OandaBroker": "broker",
+    "OandaFeed": "feed",
+    "OandaLive": "live",
+    "OandaMarket": "market",
+    "OandaRest": "rest",
+    "OandaSettings": "config",
+    "OandaTrading": "trading",
+    "OandaTransactions": "transactions",
+    "download_candles": "download",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -28,7 +28,7 @@ from trading_bot.config import (
 )
 from trading_bot.control import BotControl
 from trading_bot.core.hub import EventHub
-from trading_bot.core.model import Instrument
+from trading_bot.core.model import Instrument, Order
 from trading_bot.data.timeframes import format_timeframe
 from trading_bot.health_report import (
     REPORT_EVERY_S,
@@ -43,7 +43,7 @@ from trading_bot.notify.channels import Channels
 from trading_bot.notify.console import ConsoleNotifier
 from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close, request_flatten
 from trading_bot.redaction import redact_url
-from trading_bot.storage import Database, Recorder, StateStore
+from trading_bot.storage import Database, RecordBatch, Recorder, StateStore
 from trading_bot.strategies.registry import build_strategy
 from trading_bot.systemd import SystemdNotifier
 from trading_bot.venues.binance.live import BinanceLive, credentials_from
@@ -112,7 +112,7 @@ class TradingApp:
             self.clock,
             strategy,
             instrument,
-            broker=None if live is None else live.broker(hub),
+            broker=None if live is None else live.broker(hub, self._record_order),
             id_prefix=ID_PREFIX,
             hub=hub,
         )
@@ -180,6 +180,14 @@ class TradingApp:
         if history and resume_after is None:
             last = history[-1].open_time
             self.pipeline.processor.restore_last_closed(self.symbol, self.timeframe, last)
+
+    async def _record_order(self, order: Order) -> None:
+        """Write one order (and the id sequence) durably, now: a live broker awaits this
+        before the order leaves, so that a crash can never hide an order from the next start."""
+        batch = RecordBatch()
+        batch.add_order(order)
+        batch.set_state("execution", {"sequence": self.pipeline.execution.sequence})
+        await asyncio.to_thread(self.store.save, batch)
 
     def _buffer_state(self) -> None:
         assert self.recorder is not None

@@ -23,12 +23,13 @@ from trading_bot.core.events import (
     OrderRequestGenerated,
 )
 from trading_bot.core.hub import EventHub
-from trading_bot.core.model import OrderRequest, OrderRole, OrderStatus, OrderType, Side
+from trading_bot.core.model import Order, OrderRequest, OrderRole, OrderStatus, OrderType, Side
 from trading_bot.execution.engine import ExecutionEngine
 from trading_bot.testing.fake_binance_trading import FakeBinanceTrading, TradingFaults
 from trading_bot.venues.binance.rest import ApiCredentials, BinanceRest
 from trading_bot.venues.binance.user_data import LISTEN_KEY, WS_API, BinanceUserData
 from trading_bot.venues.errors import AuthError
+from trading_bot.venues.intent import LATE_ENTRY
 
 MARKET, LIMIT, STOP = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP
 LOW_1 = "19520"  # above the second candle's low (19505.90), below the price before it
@@ -329,9 +330,34 @@ async def test_after_a_restart_an_unconfirmed_order_is_placed_only_if_binance_la
         first.broker.submit(order("u-1", LIMIT, "0.01", "19000"))
         await first.until(lambda: bool(venue.orders_with_id("u-1")) and first.trading.lookups > 0)
     venue.faults = TradingFaults()
-    reached, lost = order("u-1", LIMIT, "0.01", "19000"), order("u-2", LIMIT, "0.01", "19001")
+    reached = order("u-1", LIMIT, "0.01", "19000")
+    lost_entry = order("u-2", LIMIT, "0.01", "19001")
+    lost_exit = order("u-3", LIMIT, "0.01", "21000", side=Side.SELL, role=OrderRole.EXIT)
     async with harness(venue) as second:
-        second.broker.adopt([reached, lost])  # both SUBMITTED: their fate unknown
-        await second.until(lambda: len(second.of(OrderAccepted)) == 2)
-    assert fake_orders(venue, "u-1") == 1 and fake_orders(venue, "u-2") == 1
-    assert second.trading.resends == 1 and venue.new_order_requests == 2  # u-2, once
+        second.broker.adopt([reached, lost_entry, lost_exit])  # SUBMITTED: fate unknown
+        await second.until(
+            lambda: len(second.of(OrderAccepted)) + len(second.of(OrderCanceled)) == 3
+        )
+    assert [fake_orders(venue, cid) for cid in ("u-1", "u-2", "u-3")] == [1, 0, 1]
+    (dropped,) = second.of(OrderCanceled)  # an entry is never sent late: its signal is history
+    assert dropped.client_order_id == "u-2" and dropped.reason == LATE_ENTRY
+    assert second.trading.resends == 1 and venue.new_order_requests == 2  # u-3, once
+
+
+async def test_an_order_is_written_down_before_it_leaves_or_not_sent_at_all(
+    venue: FakeBinanceTrading,
+) -> None:
+    recorded: list[tuple[str, int]] = []  # (order, copies at Binance when it was recorded)
+
+    async def persist(order: Order) -> None:
+        recorded.append((order.client_order_id, fake_orders(venue, order.client_order_id)))
+        if order.client_order_id == "w-2":
+            raise OSError("disk full")
+
+    async with harness(venue, user_data=False, broker={"persist": persist}) as h:
+        h.broker.submit(order("w-1", MARKET, "0.01"))
+        h.broker.submit(order("w-2", MARKET, "0.01"))
+        await h.until(lambda: bool(h.of(OrderFilled)) and bool(h.of(OrderRejected)))
+    assert recorded == [("w-1", 0), ("w-2", 0)]  # before anything was sent
+    assert fake_orders(venue, "w-1") == 1 and fake_orders(venue, "w-2") == 0
+    assert "could not be recorded before sending (disk full)" in h.of(OrderRejected)[0].reason

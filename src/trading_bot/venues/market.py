@@ -12,6 +12,7 @@ from trading_bot.core.hub import EventHub
 from trading_bot.core.model import Candle, Instrument, Order, Position
 from trading_bot.core.ports import Broker
 from trading_bot.core.settings import InstrumentSettings
+from trading_bot.venues.intent import Persist
 
 LastClosed = Callable[[str], int | None]
 
@@ -60,7 +61,10 @@ class LiveVenue(Protocol):
     pipeline is built around it), `adopt` (the database's open orders), `reconcile` (before
     trading: the problems found pause new entries), then runs `tasks()`; `drain()` at shutdown."""
 
-    def broker(self, hub: EventHub) -> Broker: ...
+    def broker(self, hub: EventHub, persist: Persist | None = None) -> Broker:
+        """The broker for the pipeline on `hub`; it awaits `persist(order)` before an order
+        first leaves (see `venues.intent`)."""
+        ...
 
     def adopt(self, orders: Iterable[Order]) -> None: ...
 

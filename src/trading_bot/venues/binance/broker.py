@@ -7,7 +7,8 @@ OrderCanceled and OrderFilled. An order whose placement has an unknown outcome i
 accepted nor rejected: it is looked up again later (with growing waits) until Binance's answer
 is known, and sent again only if Binance never had it (see `trading`). An order refused by a
 rate limit (429/418) was not processed: it goes again once `Retry-After` has passed; an entry
-only if that is within `max_entry_delay_s`, else it is rejected.
+only if that is within `max_entry_delay_s`, else it is rejected. Every order is written down
+before it first leaves (`persist`, see `venues.intent`).
 
 Fills come from three places, each deduplicated by Binance's trade id, so none is lost or
 counted twice: the answer to a new order (a market order fills at once), the user data stream
@@ -64,6 +65,7 @@ from trading_bot.venues.binance.trading import (
     VenueOrderType,
 )
 from trading_bot.venues.errors import RateLimited, UnknownOutcome, VenueError
+from trading_bot.venues.intent import Persist, record_intent
 
 log = structlog.get_logger("trading_bot.binance")
 
@@ -100,6 +102,7 @@ class _Tracked:
     filled: Decimal = ZERO
     booked: Decimal = ZERO  # filled before it was adopted (after a restart)
     unresolved: bool = False  # the placement's outcome is unknown: look it up again
+    late: bool = False  # an entry whose placement a restart interrupted: look up, never send
     retries: int = 0
 
 
@@ -119,6 +122,7 @@ class BinanceBroker:
         retry_min_s: float = 1.0,
         retry_max_s: float = 60.0,
         max_entry_delay_s: float = 120.0,
+        persist: Persist | None = None,
     ) -> None:
         if stop_limit_ticks < 0:
             raise ValueError("stop_limit_ticks cannot be negative")
@@ -131,6 +135,7 @@ class BinanceBroker:
         self.retry_min_s = retry_min_s
         self.retry_max_s = retry_max_s
         self.max_entry_delay_s = max_entry_delay_s
+        self._persist = persist
         self._queue: asyncio.Queue[_Command] = asyncio.Queue(queue_size)
         self._orders: OrderedDict[str, _Tracked] = OrderedDict()
         self._held: dict[str, _Tracked] = {}  # a bracket leg waiting for its other leg
@@ -197,7 +202,8 @@ class BinanceBroker:
     def adopt(self, orders: Iterable[Order]) -> None:
         """Track orders that were open before a restart (from storage). Accepted ones are
         brought up to date by the next `reconcile()`; those whose placement was never
-        confirmed are looked up (and placed if Binance never had them)."""
+        confirmed are looked up, and placed if Binance never had them, except entries: their
+        signal is history by now, so they are dropped instead."""
         adopted: list[_Tracked] = []
         for order in orders:
             if not order.status.is_open or order.client_order_id in self._orders:
@@ -207,6 +213,7 @@ class BinanceBroker:
                 tracked.venue_id = int(order.venue_order_id)
             tracked.accepted = order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
             tracked.unresolved = not tracked.accepted
+            tracked.late = tracked.unresolved and order.role is OrderRole.ENTRY
             self._orders[order.client_order_id] = tracked
             adopted.append(tracked)
         for tracked in adopted:  # an OCO's two orders: link them
@@ -319,10 +326,15 @@ class BinanceBroker:
         if tracked is None or tracked.pair is not None or tracked.accepted or tracked.ended:
             return
         self._held.pop(command.client_order_id, None)
+        if tracked.late:
+            await self._look_up_late(command, tracked)
+            return
         try:
             spec = self._spec(tracked.order)
         except ValueError as exc:
             self._end(tracked, "REJECTED", str(exc))
+            return
+        if not tracked.unresolved and not await self._recorded(tracked):
             return
         try:
             state = await self.trading.place(spec, resume=tracked.unresolved)
@@ -346,6 +358,10 @@ class BinanceBroker:
         except ValueError as exc:
             self._end(stop, "REJECTED", str(exc))
             self._end(target, "REJECTED", str(exc))
+            return
+        if not stop.unresolved and not (
+            await self._recorded(stop) and await self._recorded(target)
+        ):
             return
         try:
             stop_state, target_state = await self.trading.place_oco(spec, resume=stop.unresolved)
@@ -403,6 +419,34 @@ class BinanceBroker:
             other_state = await self.trading.query_order(symbol, other.order.client_order_id)
             if other_state is not None:
                 await self._sync(other, other_state)
+
+    async def _recorded(self, tracked: _Tracked) -> bool:
+        """Written down before it leaves (see `venues.intent`); False: refused, not sent."""
+        refusal = await record_intent(self._persist, tracked.order)
+        if refusal is not None:
+            self._end(tracked, "REJECTED", refusal)
+        return refusal is None
+
+    async def _look_up_late(self, command: _Place, tracked: _Tracked) -> None:
+        """An entry from before a restart, never confirmed: if Binance has it, it is followed
+        up; if not, it is dropped, since its signal is history by now."""
+        order = tracked.order
+        try:
+            state = await self.trading.find(order.symbol, order.client_order_id, self._sent_by())
+        except UnknownOutcome as exc:
+            self._retry_later(command, [tracked], str(exc))
+            return
+        tracked.late = False
+        if state is None:
+            self._end(
+                tracked, "CANCELED", "not placed before the restart; an entry is never sent late"
+            )
+        else:
+            await self._sync(tracked, state)
+
+    def _sent_by(self) -> int:
+        """Binance's time now: a request from before the restart was sent by then."""
+        return self.trading.rest.server_now_ms()
 
     def _retry_later(self, command: _Command, orders: list[_Tracked], error: str) -> None:
         """Try `command` again after a growing wait: its outcome is not known yet."""

@@ -36,6 +36,7 @@ from trading_bot.venues.binance.schemas import AssetBalance
 from trading_bot.venues.binance.trading import BinanceTrading
 from trading_bot.venues.binance.user_data import BinanceUserData
 from trading_bot.venues.errors import AuthError
+from trading_bot.venues.intent import Persist
 from trading_bot.venues.market import Books
 
 log = structlog.get_logger("trading_bot.binance")
@@ -87,8 +88,9 @@ class BinanceLive:
             raise AuthError("Binance says this account cannot trade (canTrade is false)")
         return cls(market, trading, market.markets)
 
-    def broker(self, hub: EventHub) -> BinanceBroker:
-        """The broker for the pipeline on `hub`, with its user data stream."""
+    def broker(self, hub: EventHub, persist: Persist | None = None) -> BinanceBroker:
+        """The broker for the pipeline on `hub`, with its user data stream; `persist` writes
+        each order down before it leaves."""
         market = self.market
         broker = self._broker = BinanceBroker(
             hub,
@@ -98,6 +100,7 @@ class BinanceLive:
             stop_limit_ticks=self.settings.stop_limit_ticks,
             use_oco=self.settings.use_oco,
             max_entry_delay_s=self.settings.max_rate_wait_s,
+            persist=persist,
         )
         self._user_data = BinanceUserData(
             hub,

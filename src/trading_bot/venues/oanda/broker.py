@@ -40,6 +40,7 @@ from trading_bot.core.events import OrderAccepted, OrderCanceled, OrderFilled, O
 from trading_bot.core.hub import EventHub
 from trading_bot.core.model import ZERO, Fill, Order, OrderRole, OrderStatus, OrderType
 from trading_bot.venues.errors import TemporaryError, UnknownOutcome, VenueError
+from trading_bot.venues.intent import LATE_ENTRY, Persist, record_intent
 from trading_bot.venues.oanda.schemas import StreamTransaction
 from trading_bot.venues.oanda.trading import OandaTrading, Outcome, State
 
@@ -58,6 +59,7 @@ class _Tracked:
     accepted: bool = False
     done: bool = False
     leg: bool = False  # bound to a trade's dependent order
+    late: bool = False  # an entry whose placement a restart interrupted: never sent again
 
 
 @dataclass
@@ -79,8 +81,10 @@ class OandaBroker:
         queue_size: int = 1000,
         retry_s: float = 0.5,
         max_retry_s: float = 30.0,
+        persist: Persist | None = None,
     ) -> None:
         self._hub = hub
+        self._persist = persist
         self._clock = clock
         self._trading = trading
         self._queue: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue(queue_size)
@@ -129,8 +133,8 @@ class OandaBroker:
 
     def adopt(self, orders: Iterable[Order]) -> None:
         """Track orders that were open before a restart (from storage); `reconcile()` brings
-        them up to date. Those whose placement was never confirmed are looked up (and placed
-        if OANDA never had them)."""
+        them up to date. Those whose placement was never confirmed are looked up, and placed if
+        OANDA never had them, except entries (see `venues.intent`)."""
         for order in orders:
             cid = order.client_order_id
             if not order.status.is_open or cid in self._orders:
@@ -138,6 +142,7 @@ class OandaBroker:
             tracked = self._orders[cid] = _Tracked(order, order.venue_order_id)
             tracked.accepted = order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
             tracked.leg = tracked.accepted and order.role in LEG_TYPES and bool(order.parent_id)
+            tracked.late = not tracked.accepted and order.role is OrderRole.ENTRY
             if order.venue_order_id is not None:
                 self._by_venue[order.venue_order_id] = cid
             if not tracked.accepted:
@@ -208,6 +213,10 @@ class OandaBroker:
     # -- commands -----------------------------------------------------------------------------
 
     async def _place(self, tracked: _Tracked) -> None:
+        refusal = await record_intent(self._persist, tracked.order)  # written down first
+        if refusal is not None:
+            self._reject(tracked, refusal)
+            return
         try:
             outcome = await self._trading.place(tracked.order)
         except UnknownOutcome as exc:
@@ -224,7 +233,9 @@ class OandaBroker:
         except TemporaryError as exc:
             self._later("resolve", tracked, f"look-up failed ({exc})")
             return
-        if outcome is None:  # OANDA never had it: sending it is safe
+        if outcome is None and tracked.late:  # from before a restart: its signal is history
+            self._canceled(tracked, LATE_ENTRY)
+        elif outcome is None:  # OANDA never had it: sending it is safe
             await self._place(tracked)
         else:
             self._apply(tracked, outcome)

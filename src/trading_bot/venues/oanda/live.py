@@ -24,6 +24,7 @@ import structlog
 
 from trading_bot.core.hub import EventHub
 from trading_bot.core.model import ZERO, Instrument, Order
+from trading_bot.venues.intent import Persist
 from trading_bot.venues.market import Books
 from trading_bot.venues.oanda.broker import OandaBroker
 from trading_bot.venues.oanda.instruments import venue_name
@@ -47,10 +48,11 @@ class OandaLive:
         self._broker: OandaBroker | None = None
         self._transactions: OandaTransactions | None = None
 
-    def broker(self, hub: EventHub) -> OandaBroker:
-        """The broker for the pipeline on `hub`, with the account's transactions stream."""
+    def broker(self, hub: EventHub, persist: Persist | None = None) -> OandaBroker:
+        """The broker for the pipeline on `hub`, with the account's transactions stream;
+        `persist` writes each order down before it leaves."""
         market = self.market
-        broker = self._broker = OandaBroker(hub, market.clock, self.trading)
+        broker = self._broker = OandaBroker(hub, market.clock, self.trading, persist=persist)
         self._transactions = OandaTransactions(
             hub, market.clock, market.rest, broker.on_transaction
         )

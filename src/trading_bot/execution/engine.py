@@ -31,6 +31,7 @@ from trading_bot.core.events import (
 )
 from trading_bot.core.hub import EventHub, Priority
 from trading_bot.core.model import (
+    ZERO,
     Order,
     OrderRole,
     OrderStatus,
@@ -55,6 +56,7 @@ class ExecutionEngine:
         self._open: dict[str, Order] = {}
         self._finished: OrderedDict[str, Order] = OrderedDict()  # the latest, for look-ups
         self._expiring: dict[str, int] = {}
+        self._cover: dict[str, Decimal] = {}  # entry -> quantity its restored legs protect
         hub.subscribe(OrderRequestGenerated, self._on_request, Priority.EXECUTION)
         hub.subscribe(OrderCancelRequested, self._on_cancel_requested, Priority.EXECUTION)
         hub.subscribe(CandleDataProcessed, self._expire, Priority.EXECUTION)
@@ -78,11 +80,30 @@ class ExecutionEngine:
 
     def restore(self, orders: list[Order], sequence: int) -> None:
         """Adopt open orders loaded from storage after a restart; ids continue after
-        `sequence`."""
-        self.sequence = max(self.sequence, sequence)
+        `sequence` (and after every id restored).
+
+        An entry still open here whose stop (or target) is open too was filled before the
+        restart, but its fill is not booked yet: when the venue reports it again, that fill is
+        already protected, and no second bracket may be placed (`_cover`)."""
+        self.sequence = max(self.sequence, sequence, *map(self._number, orders))
         for order in orders:
             if order.status.is_open:
                 self._track(order)
+        for leg in self._open.values():
+            entry = self._open.get(leg.parent_id or "")
+            if entry is None or entry.role is not OrderRole.ENTRY:
+                continue
+            counts = leg.role is OrderRole.STOP_LOSS or (
+                leg.role is OrderRole.TAKE_PROFIT and entry.stop_loss is None
+            )
+            if counts:
+                self._cover[entry.client_order_id] = (
+                    self._cover.get(entry.client_order_id, ZERO) + leg.qty
+                )
+
+    def _number(self, order: Order) -> int:
+        suffix = order.client_order_id.removeprefix(self.id_prefix)
+        return int(suffix) if suffix.isdigit() else 0
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -201,6 +222,14 @@ class ExecutionEngine:
 
     def _protect(self, entry: Order, qty: Decimal) -> None:
         """Place (or, on a partial fill, add to) the stop-loss and take-profit of an entry."""
+        cover = self._cover.pop(entry.client_order_id, ZERO)
+        if cover > ZERO:  # placed before a restart, for this very fill
+            if cover > qty:
+                self._cover[entry.client_order_id] = cover - qty
+            log.info("entry fill already protected", order=entry.client_order_id)
+            qty -= min(cover, qty)
+            if qty <= ZERO:
+                return
         legs = (
             (OrderType.STOP, entry.stop_loss, OrderRole.STOP_LOSS),
             (OrderType.LIMIT, entry.take_profit, OrderRole.TAKE_PROFIT),

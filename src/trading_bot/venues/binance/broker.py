@@ -65,7 +65,7 @@ from trading_bot.venues.binance.trading import (
     VenueOrderType,
 )
 from trading_bot.venues.errors import RateLimited, UnknownOutcome, VenueError
-from trading_bot.venues.intent import Persist, record_intent
+from trading_bot.venues.intent import LATE_ENTRY, Persist, record_intent
 
 log = structlog.get_logger("trading_bot.binance")
 
@@ -89,7 +89,15 @@ class _Cancel:
     client_order_id: str
 
 
-_Command = _Place | _PlacePair | _Cancel | None  # None: stop
+@dataclass(frozen=True, slots=True)
+class _Resolve:
+    """Orders from before a restart whose placement was never confirmed: look them all up at
+    once (one recvWindow's wait for all, not one each), then follow up, drop or place each."""
+
+    client_order_ids: tuple[str, ...]
+
+
+_Command = _Place | _PlacePair | _Cancel | _Resolve | None  # None: stop
 
 
 @dataclass(slots=True)
@@ -136,6 +144,7 @@ class BinanceBroker:
         self.retry_max_s = retry_max_s
         self.max_entry_delay_s = max_entry_delay_s
         self._persist = persist
+        self._unconfirmed: tuple[str, ...] = ()  # adopted, placement never confirmed
         self._queue: asyncio.Queue[_Command] = asyncio.Queue(queue_size)
         self._orders: OrderedDict[str, _Tracked] = OrderedDict()
         self._held: dict[str, _Tracked] = {}  # a bracket leg waiting for its other leg
@@ -228,12 +237,7 @@ class BinanceBroker:
                 if stop.accepted or target.accepted:  # Binance creates both or neither
                     for leg in (stop, target):
                         leg.accepted, leg.unresolved = True, False
-        for tracked in adopted:
-            cid = tracked.order.client_order_id
-            if tracked.unresolved and tracked.pair is None:
-                self._put(_Place(cid))
-            elif tracked.unresolved and tracked.order.type is OrderType.STOP:
-                self._put(_PlacePair(cid, tracked.pair or ""))
+        self._unconfirmed += tuple(t.order.client_order_id for t in adopted if t.unresolved)
 
     def knows(self, client_order_id: str) -> bool:
         """Whether this broker placed or adopted the order (finished ones are forgotten in time)."""
@@ -272,8 +276,12 @@ class BinanceBroker:
             self._end(tracked, report.status, reason)
 
     async def reconcile(self) -> None:
-        """Ask Binance about every accepted order not finished yet: publish the fills missed
-        (by trade id), and the cancels and expiries. VenueError if Binance cannot be asked."""
+        """Settle the adopted orders whose placement was never confirmed, then ask Binance
+        about every accepted order not finished yet: publish the fills missed (by trade id),
+        and the cancels and expiries. VenueError if Binance cannot be asked."""
+        if self._unconfirmed:
+            unconfirmed, self._unconfirmed = self._unconfirmed, ()
+            await self._resolve(_Resolve(unconfirmed))
         by_symbol: dict[str, list[_Tracked]] = {}
         for tracked in self._orders.values():
             if tracked.accepted and not tracked.ended:
@@ -313,8 +321,10 @@ class BinanceBroker:
                 if tracked is not None and not tracked.unresolved:
                     self._end(tracked, "REJECTED", "the Binance broker's queue is full")
 
-    async def _execute(self, command: _Place | _PlacePair | _Cancel) -> None:
-        if isinstance(command, _Cancel):
+    async def _execute(self, command: _Place | _PlacePair | _Cancel | _Resolve) -> None:
+        if isinstance(command, _Resolve):
+            await self._resolve(command)
+        elif isinstance(command, _Cancel):
             await self._cancel(command.client_order_id)
         elif isinstance(command, _PlacePair):
             await self._place_pair(command)
@@ -326,9 +336,6 @@ class BinanceBroker:
         if tracked is None or tracked.pair is not None or tracked.accepted or tracked.ended:
             return
         self._held.pop(command.client_order_id, None)
-        if tracked.late:
-            await self._look_up_late(command, tracked)
-            return
         try:
             spec = self._spec(tracked.order)
         except ValueError as exc:
@@ -427,22 +434,33 @@ class BinanceBroker:
             self._end(tracked, "REJECTED", refusal)
         return refusal is None
 
-    async def _look_up_late(self, command: _Place, tracked: _Tracked) -> None:
-        """An entry from before a restart, never confirmed: if Binance has it, it is followed
-        up; if not, it is dropped, since its signal is history by now."""
-        order = tracked.order
-        try:
-            state = await self.trading.find(order.symbol, order.client_order_id, self._sent_by())
-        except UnknownOutcome as exc:
-            self._retry_later(command, [tracked], str(exc))
-            return
-        tracked.late = False
-        if state is None:
-            self._end(
-                tracked, "CANCELED", "not placed before the restart; an entry is never sent late"
-            )
-        else:
-            await self._sync(tracked, state)
+    async def _resolve(self, command: _Resolve) -> None:
+        sent_by = self._sent_by()  # before the restart, every lost request had gone out
+
+        async def look_up(cid: str) -> VenueOrder | None | UnknownOutcome:
+            order = self._orders[cid].order
+            try:
+                return await self.trading.find(order.symbol, cid, sent_by)
+            except UnknownOutcome as exc:
+                return exc
+
+        ids = [cid for cid in command.client_order_ids if not self._orders[cid].ended]
+        found = dict(zip(ids, await asyncio.gather(*map(look_up, ids)), strict=True))
+        for cid, state in found.items():
+            tracked = self._orders[cid]
+            if isinstance(state, UnknownOutcome):
+                self._retry_later(_Resolve((cid,)), [tracked], str(state))
+            elif state is not None:
+                await self._sync(tracked, state)
+            elif tracked.late:
+                self._end(tracked, "CANCELED", LATE_ENTRY)
+            elif tracked.pair is None:
+                tracked.unresolved = False  # Binance certainly never had it
+                self._put(_Place(cid))
+            elif tracked.order.type is OrderType.STOP and found.get(tracked.pair) is None:
+                for leg in self._with_pair(tracked):  # an OCO: Binance made both or neither
+                    leg.unresolved = False
+                self._put(_PlacePair(cid, tracked.pair))
 
     def _sent_by(self) -> int:
         """Binance's time now: a request from before the restart was sent by then."""

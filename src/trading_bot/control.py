@@ -24,7 +24,7 @@ from trading_bot.config import Settings
 from trading_bot.core.clock import Clock
 from trading_bot.core.events import FeedRestored, FeedStale
 from trading_bot.core.hub import Priority
-from trading_bot.core.model import Direction, Trade
+from trading_bot.core.model import Candle, Direction, Trade
 from trading_bot.data.timeframes import format_timeframe
 from trading_bot.pipeline import Pipeline, request_flatten
 from trading_bot.storage import StateStore
@@ -247,6 +247,11 @@ class BotControl:
             for reason, p in groups.items()
         ]
         return sorted(rows, key=lambda row: row.pnl, reverse=True)
+
+    def candles(self) -> list[Candle]:
+        """The traded market's latest closed candles (up to the DataProcessor's history)."""
+        bot = self.bot
+        return bot.pipeline.processor.recent(bot.symbol, bot.timeframe)
 
     def health(self) -> Health:
         bot, p = self.bot, self.bot.pipeline

@@ -144,3 +144,16 @@ def test_a_failing_save_writes_nothing(store: StateStore) -> None:
         store.save(batch)
     assert store.order_count() == 0
     assert store.load_trades() == []
+
+
+def test_trades_page_back_from_the_newest_and_equity_is_cut_by_time(store: StateStore) -> None:
+    batch = RecordBatch()
+    for exit_time in (1_000, 2_000, 3_000, 4_000):
+        batch.add_trade(factories.trade(exit_time=exit_time))
+        batch.add_equity(exit_time, exit_time / 10, 0.0)
+    store.save(batch)
+    assert store.trade_count() == 4
+    assert [t.exit_time for t in store.load_trades(2, skip_latest=1)] == [2_000, 3_000]
+    assert [t.exit_time for t in store.load_trades(5, skip_latest=3)] == [1_000]
+    assert [row[0] for row in store.load_equity(since=2_000, limit=2)] == [3_000, 4_000]
+    assert [row[0] for row in store.load_equity(since=2_000)] == [2_000, 3_000, 4_000]

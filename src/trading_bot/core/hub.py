@@ -1,7 +1,9 @@
 """The event hub: synchronous, in-order, depth-first dispatch on one thread.
 
 A handler that raises is logged, counted and isolated: the other handlers still run and the
-pipeline goes on. Handlers run by ascending priority, so the wiring order does not matter:
+pipeline goes on. With a `timer` set (the live bot's metrics), each handler call is timed, in
+nanoseconds, including what it publishes in turn; without one, dispatch pays nothing for it.
+Handlers run by ascending priority, so the wiring order does not matter:
 the simulated venue sees a candle before the portfolio marks it, the portfolio before the
 strategy acts on it, and notifiers last.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Callable
+from time import perf_counter_ns
 from typing import Any, TypeVar
 
 import structlog
@@ -43,6 +46,7 @@ class EventHub:
         self._sequence = 0
         self.published: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
+        self.timer: Callable[[Handler, int], None] | None = None
 
     def subscribe(
         self, event_type: type[E], handler: Callable[[E], None], priority: int = 50
@@ -60,11 +64,15 @@ class EventHub:
     def publish(self, event: Event) -> None:
         """Run every handler of the event now, in priority order, before returning."""
         self.published[event.type] += 1
+        timer = self.timer
         for handler in self._handlers.get(type(event), ()):
+            started = 0 if timer is None else perf_counter_ns()
             try:
                 handler(event)
             except Exception as exc:  # isolate: one bad handler must not stop trading
                 self._handler_failed(handler, event, exc)
+            if timer is not None:
+                timer(handler, perf_counter_ns() - started)
 
     def _handler_failed(self, handler: Handler, event: Event, exc: Exception) -> None:
         name = getattr(handler, "__qualname__", repr(handler))

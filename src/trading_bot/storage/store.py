@@ -72,12 +72,17 @@ class StateStore:
         with self._database.connect() as connection:
             return [_domain(Order, row) for row in connection.execute(query)]
 
-    def load_trades(self, limit: int | None = None) -> list[Trade]:
-        """Trades oldest first; with `limit`, the latest `limit` of them."""
+    def load_trades(self, limit: int | None = None, skip_latest: int = 0) -> list[Trade]:
+        """Trades oldest first; with `limit`, the latest `limit` of them, after leaving out the
+        `skip_latest` newest (pages back from now)."""
         query = select(TradeRow).order_by(TradeRow.exit_time.desc(), TradeRow.id.desc())
         with self._database.connect() as connection:
-            rows = connection.execute(query.limit(limit)).all()
+            rows = connection.execute(query.limit(limit).offset(skip_latest or None)).all()
         return [_domain(Trade, row) for row in reversed(rows)]
+
+    def trade_count(self) -> int:
+        with self._database.connect() as connection:
+            return connection.execute(select(func.count()).select_from(TradeRow)).scalar_one()
 
     def load_fills(self) -> list[Fill]:
         """Every fill, in the order it was saved."""
@@ -87,11 +92,16 @@ class StateStore:
                 for row in connection.execute(select(FillRow).order_by(FillRow.id))
             ]
 
-    def load_equity(self) -> list[tuple[int, float, float]]:
-        """(time, equity, cash), oldest first."""
-        query = select(EquityRow.time, EquityRow.equity, EquityRow.cash).order_by(EquityRow.time)
+    def load_equity(
+        self, since: int | None = None, limit: int | None = None
+    ) -> list[tuple[int, float, float]]:
+        """(time, equity, cash), oldest first; from `since` (epoch ms) on, the latest `limit`."""
+        query = select(EquityRow.time, EquityRow.equity, EquityRow.cash)
+        if since is not None:
+            query = query.where(EquityRow.time >= since)
+        query = query.order_by(EquityRow.time.desc()).limit(limit)
         with self._database.connect() as connection:
-            return list(connection.execute(query).tuples())
+            return list(reversed(connection.execute(query).tuples().all()))
 
     def get_state(self, key: str) -> Any | None:
         """The saved value of a piece of bot state, or None if it was never saved."""

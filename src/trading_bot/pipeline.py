@@ -12,7 +12,7 @@ from trading_bot.core.clock import Clock
 from trading_bot.core.events import OrderRequestGenerated
 from trading_bot.core.hub import EventHub
 from trading_bot.core.model import Candle, Instrument, OrderRequest, OrderRole, OrderType, Side
-from trading_bot.core.ports import Broker
+from trading_bot.core.ports import Broker, EntryGate
 from trading_bot.core.settings import PipelineSettings
 from trading_bot.data.processor import DataProcessor
 from trading_bot.execution.engine import ExecutionEngine
@@ -43,9 +43,11 @@ def build_pipeline(
     broker: Broker | None = None,
     id_prefix: str = "tb-",
     hub: EventHub | None = None,
+    entry_gate: EntryGate | None = None,
 ) -> Pipeline:
     """Wire the components on `hub` (a new one by default; a venue's broker publishes on the
-    hub it was made with). Without a `broker`, orders fill in the simulator."""
+    hub it was made with). Without a `broker`, orders fill in the simulator. An `entry_gate`
+    (an economic calendar) may refuse new entries; the risk manager asks it."""
     hub = EventHub() if hub is None else hub
     instruments = {instrument.symbol: instrument}
     timeframe = strategy.timeframe_ms
@@ -54,7 +56,7 @@ def build_pipeline(
     processor = DataProcessor(hub)
     portfolio = PortfolioManager(hub, clock, settings.portfolio.starting_cash, timeframe)
     execution = ExecutionEngine(hub, clock, broker, id_prefix)
-    risk = RiskManager(hub, clock, settings.risk, instruments, portfolio, execution)
+    risk = RiskManager(hub, clock, settings.risk, instruments, portfolio, execution, entry_gate)
     host = StrategyHost(hub, strategy, portfolio)
     return Pipeline(hub, clock, processor, portfolio, strategy, host, risk, execution, broker)
 

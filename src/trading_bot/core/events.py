@@ -47,6 +47,8 @@ class EventType(StrEnum):
     FEED_STALE = "FEED_STALE"
     FEED_RESTORED = "FEED_RESTORED"
     HANDLER_FAILED = "HANDLER_FAILED"
+    NEWS_RECEIVED = "NEWS_RECEIVED"
+    PRICE_ALERT = "PRICE_ALERT"
 
 
 @dataclass(slots=True)

@@ -27,3 +27,12 @@ class PortfolioView(Protocol):
 
 class OrderView(Protocol):
     def open_orders(self, symbol: str | None = None) -> list[Order]: ...
+
+
+class EntryGate(Protocol):
+    """Something outside the strategy that may forbid new entries for a while, such as an
+    economic calendar's blackout around high-impact news. Exits are never asked."""
+
+    def entry_block(self, symbol: str, time_ms: int) -> str | None:
+        """Why no entry in `symbol` may open at `time_ms` (naming the cause), or None."""
+        ...

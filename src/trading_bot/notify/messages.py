@@ -42,6 +42,8 @@ class Kind(StrEnum):
     ERROR = "error"  # a component failed and was isolated
     LIFECYCLE = "lifecycle"  # the bot started or stopped
     HEARTBEAT = "heartbeat"  # the bot is alive
+    NEWS = "news"  # news about the traded instruments
+    ALERT = "alert"  # a price alert from the watchlist scan
 
 
 class Delivery(StrEnum):
@@ -62,6 +64,7 @@ class Outcome(StrEnum):
 DEFAULT_DELIVERY: Mapping[Kind, Delivery] = {
     **{kind: Delivery.ON for kind in Kind},
     Kind.HEARTBEAT: Delivery.SILENT,
+    Kind.NEWS: Delivery.SILENT,
 }
 
 

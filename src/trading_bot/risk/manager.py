@@ -4,7 +4,8 @@ Sizing: with a stop, the position loses `risk_per_trade_pct` of equity if the st
 without one, the position is worth `position_size_pct` of equity. Both are capped at
 `max_leverage` x equity and at `max_position_notional`. Exits are never blocked; entries are
 blocked while trading is paused, after the daily loss kill switch fired (until the next UTC
-day), at `max_open_positions`, or when the signal's candle closed more than `max_signal_age_s`
+day), while the `entry_gate` (an economic calendar's blackout) forbids them, at
+`max_open_positions`, or when the signal's candle closed more than `max_signal_age_s`
 ago: after downtime a live feed catches up on the candles it missed, and the strategy's verdicts
 on those are history, not prices anyone can still trade at.
 """
@@ -41,7 +42,7 @@ from trading_bot.core.model import (
     Signal,
     to_decimal,
 )
-from trading_bot.core.ports import OrderView, PortfolioView
+from trading_bot.core.ports import EntryGate, OrderView, PortfolioView
 from trading_bot.core.settings import RiskSettings
 
 log = structlog.get_logger("trading_bot.risk")
@@ -56,6 +57,7 @@ class RiskManager:
         instruments: dict[str, Instrument],
         portfolio: PortfolioView,
         orders: OrderView,
+        entry_gate: EntryGate | None = None,
     ) -> None:
         self.hub = hub
         self.clock = clock
@@ -63,6 +65,7 @@ class RiskManager:
         self.instruments = instruments
         self.portfolio = portfolio
         self.orders = orders
+        self.entry_gate = entry_gate
         self.paused = False
         self.pause_reason = ""
         self.halted_until: int | None = None
@@ -177,6 +180,10 @@ class RiskManager:
         if self._halted(signal.time):
             assert self.halted_until is not None
             return f"daily loss limit hit: no new entries until {ms_to_iso(self.halted_until)}"
+        if self.entry_gate is not None:
+            blocked = self.entry_gate.entry_block(signal.symbol, signal.time)
+            if blocked is not None:
+                return blocked
         age_ms = self.clock.now_ms() - signal.time
         max_age_s = self.settings.max_signal_age_s
         if max_age_s and age_ms > max_age_s * 1000:

@@ -1,0 +1,185 @@
+"""The price scanner: a watchlist's 24 h change, volatility (ATR as % of the price) and quote
+volume, from a venue's REST tickers and candles, with a `PriceAlert` when one crosses its
+threshold.
+
+Alerts are edge-triggered: one when a measure crosses its threshold, none while it stays beyond
+it, and again only after it has come back below `rearm_fraction` of it. A scan every few minutes
+then tells people about a move once, not every few minutes for as long as it lasts, nor each
+time it wobbles around the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import ClassVar, Protocol
+
+import numpy as np
+import pandas as pd
+import structlog
+from pydantic import Field
+
+from trading_bot.core.clock import Clock
+from trading_bot.core.events import Event, EventType
+from trading_bot.core.hub import EventHub
+from trading_bot.core.settings import Section
+from trading_bot.strategies.ict.indicators.structure import atr
+
+log = structlog.get_logger("trading_bot.scanner")
+
+PRICE_ALERT = EventType.PRICE_ALERT
+
+
+class ScannerSettings(Section):
+    enabled: bool = Field(False, description="scan the watchlist")
+    symbols: tuple[str, ...] = Field((), description="the watchlist, as BASE/QUOTE")
+    interval_s: float = Field(300.0, ge=10, description="how often to scan")
+    atr_interval: str = Field("1h", description="candles the ATR is measured on")
+    atr_period: int = Field(14, ge=1, le=500, description="candles in the ATR (Wilder)")
+    change_pct: float | None = Field(
+        5.0, gt=0, description="alert when the 24 h change reaches +/- this % (none: never)"
+    )
+    atr_pct: float | None = Field(
+        None, gt=0, description="alert when the ATR reaches this % of the price (none: never)"
+    )
+    quote_volume: float | None = Field(
+        None, gt=0, description="alert when the 24 h quote volume reaches this (none: never)"
+    )
+    rearm_fraction: float = Field(
+        0.8, gt=0, le=1, description="an alert re-arms once its measure is below this x threshold"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    """24 h statistics of one symbol, as a venue's ticker gives them."""
+
+    symbol: str
+    last_price: Decimal
+    change_pct: Decimal
+    quote_volume: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    high: float
+    low: float
+    close: float
+
+
+class ScanSource(Protocol):
+    """What the scanner needs of a venue (see `scanner_binance.BinanceScanSource`)."""
+
+    async def tickers(self, symbols: Sequence[str]) -> list[Ticker]: ...
+
+    async def bars(self, symbol: str, interval: str, limit: int) -> list[Bar]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRow:
+    """One symbol's measures at the last scan (for the status command and the API)."""
+
+    symbol: str
+    time: int
+    last_price: Decimal
+    change_pct: float
+    atr_pct: float | None
+    quote_volume: Decimal
+
+
+@dataclass(slots=True)
+class PriceAlert(Event):
+    """A watched measure crossed its threshold (`metric`: change_pct, atr_pct, quote_volume)."""
+
+    type: ClassVar[EventType] = PRICE_ALERT
+    symbol: str
+    metric: str
+    value: float
+    threshold: float
+    time: int
+    detail: str
+
+
+class PriceScanner:
+    """Scans the watchlist (`scan` is the scheduler's job); `rows` holds the last results."""
+
+    def __init__(
+        self, settings: ScannerSettings, hub: EventHub, clock: Clock, source: ScanSource
+    ) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.clock = clock
+        self.source = source
+        self.rows: dict[str, ScanRow] = {}
+        self._beyond: set[tuple[str, str]] = set()  # (symbol, metric) past its threshold now
+
+    async def scan(self) -> list[ScanRow]:
+        s = self.settings
+        if not s.symbols:
+            return []
+        tickers = await self.source.tickers(s.symbols)
+        now = self.clock.now_ms()
+        rows = []
+        for ticker in tickers:
+            atr_pct = await self._atr_pct(ticker.symbol) if s.atr_pct is not None else None
+            row = ScanRow(
+                ticker.symbol,
+                now,
+                ticker.last_price,
+                float(ticker.change_pct),
+                atr_pct,
+                ticker.quote_volume,
+            )
+            self.rows[row.symbol] = row
+            rows.append(row)
+            self._check(row)
+        return rows
+
+    async def _atr_pct(self, symbol: str) -> float | None:
+        period = self.settings.atr_period
+        bars = await self.source.bars(symbol, self.settings.atr_interval, period * 3 + 1)
+        if len(bars) <= period:
+            return None
+        frame = pd.DataFrame(
+            {
+                "high": [b.high for b in bars],
+                "low": [b.low for b in bars],
+                "close": [b.close for b in bars],
+            }
+        )
+        value = float(atr(frame, period).iloc[-1])
+        close = bars[-1].close
+        return None if not np.isfinite(value) or close <= 0 else value / close * 100
+
+    def _check(self, row: ScanRow) -> None:
+        s = self.settings
+        measures = (
+            (
+                "change_pct",
+                abs(row.change_pct),
+                s.change_pct,
+                f"24 h change {row.change_pct:+.2f}%",
+            ),
+            ("atr_pct", row.atr_pct, s.atr_pct, f"ATR {row.atr_pct or 0:.2f}% of the price"),
+            (
+                "quote_volume",
+                float(row.quote_volume),
+                s.quote_volume,
+                f"24 h quote volume {row.quote_volume:,.0f}",
+            ),
+        )
+        for metric, value, threshold, detail in measures:
+            if value is None or threshold is None:
+                continue
+            key = (row.symbol, metric)
+            if key in self._beyond:
+                if value < threshold * s.rearm_fraction:
+                    self._beyond.discard(key)
+                continue
+            if value < threshold:
+                continue
+            self._beyond.add(key)
+            text = f"{row.symbol}: {detail} (threshold {threshold:g}); last {row.last_price}"
+            log.info("price alert", symbol=row.symbol, metric=metric, value=round(value, 4))
+            self.hub.publish(PriceAlert(row.symbol, metric, value, threshold, row.time, text))

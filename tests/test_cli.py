@@ -138,3 +138,25 @@ def test_module_entry_points(module: str) -> None:
         [sys.executable, "-m", module, "version"], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("trading-bot ")
+
+
+def test_optimize_runs_a_small_grid_through_the_command(tmp_path: Path, shared_data: Path) -> None:
+    out = tmp_path / "trials.json"
+    code, output = invoke(
+        "optimize", "--strategy", "sma_cross",
+        "--data", str(shared_data / "binance-BTCUSDT-1h.csv.gz"),
+        "--param", "fast=5:10:5", "--param", "slow=20,30", "--workers", "1",
+        "--json", str(out),
+    )  # fmt: skip
+    assert code == 0, output
+    assert "4 trials: 4 ok" in output and "Best" in output
+    trials = json.loads(out.read_text())
+    assert len(trials["trials"]) == 4
+
+
+def test_optimize_names_a_bad_parameter_range_in_one_line(shared_data: Path) -> None:
+    code, output = invoke(
+        "optimize", "--strategy", "sma_cross",
+        "--data", str(shared_data / "binance-BTCUSDT-1h.csv.gz"), "--param", "fast=10:5:x",
+    )  # fmt: skip
+    assert code == 2 and "fast" in output and "Traceback" not in output

@@ -20,6 +20,7 @@ from pathlib import Path
 import structlog
 from rich.console import Console
 
+from trading_bot.addons import Addons, scan_source
 from trading_bot.config import (
     ConfigError,
     Settings,
@@ -43,11 +44,14 @@ from trading_bot.notify.channels import Channels
 from trading_bot.notify.console import ConsoleNotifier
 from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close, request_flatten
 from trading_bot.redaction import redact_url
+from trading_bot.services.runtime import make_calendar
+from trading_bot.services.scanner import ScanSource
 from trading_bot.storage import Database, RecordBatch, Recorder, StateStore
 from trading_bot.strategies.registry import build_strategy
 from trading_bot.systemd import SystemdNotifier
 from trading_bot.venues.binance.live import BinanceLive, credentials_from
 from trading_bot.venues.binance.market import BinanceMarket
+from trading_bot.venues.binance.rest import BinanceRest
 from trading_bot.venues.market import LiveVenue, Market
 from trading_bot.venues.oanda.live import OandaLive
 from trading_bot.venues.oanda.market import OandaMarket
@@ -93,6 +97,7 @@ class TradingApp:
         market: Market,
         instrument: Instrument,
         live: LiveVenue | None = None,
+        scan_source: ScanSource | None = None,
     ) -> None:
         self.settings = settings
         self.config_path = config_path
@@ -106,6 +111,7 @@ class TradingApp:
         )
         self.clock = market.clock
         self.live = live
+        self.calendar = make_calendar(settings.services)  # high-impact events block entries
         hub = EventHub()
         self.pipeline: Pipeline = build_pipeline(
             settings.pipeline,
@@ -115,6 +121,7 @@ class TradingApp:
             broker=None if live is None else live.broker(hub, self._record_order),
             id_prefix=ID_PREFIX,
             hub=hub,
+            entry_gate=self.calendar,
         )
         self.database = Database(settings.storage.database_url)
         self.store = StateStore(self.database)
@@ -124,6 +131,9 @@ class TradingApp:
         self.control = BotControl(self)
         self.channels = Channels(settings.telegram, settings.discord, hub, self.clock, self.control)
         self.systemd = SystemdNotifier()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.scan_rest: BinanceRest | None = None  # the scanner's own client, if it has one
+        self.addons = Addons(self, scan_source, lambda: self.tasks)
 
     @classmethod
     async def create(
@@ -136,10 +146,13 @@ class TradingApp:
         try:
             instrument = await market.prepare(settings.instrument)
             live = await connect_live(market) if live_mode else None
+            source, scan_rest = await scan_source(settings, market)
         except BaseException:
             await market.close()
             raise
-        return cls(settings, config_path, console, market, instrument, live)
+        app = cls(settings, config_path, console, market, instrument, live, source)
+        app.scan_rest = scan_rest
+        return app
 
     # -- state ----------------------------------------------------------------------------
 
@@ -310,6 +323,8 @@ class TradingApp:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR1, self.pipeline.risk.pause, "SIGUSR1")
         loop.add_signal_handler(signal.SIGUSR2, self.pipeline.risk.resume)
+        for line in self.addons.start():  # the API's address (and a new token, once)
+            self.notifier.say_now(line)
         self._announce(resume_after)  # after the handlers: a signal may follow at once
         work = {
             "market-feed": feed,
@@ -317,15 +332,21 @@ class TradingApp:
             "console-notifier": self.notifier.run(),
             "heartbeat": self._heartbeat_forever(),
             "systemd-watchdog": self.systemd.watchdog(self._problem),
+            **self.addons.early_tasks(),
         }
         health_file = self.settings.bot.health_file
         if health_file is not None:
             work["health-report"] = report_forever(health_file, self._health_report)
         # what must outlive the intake: the venue settles the last orders, channels tell people
-        late_work = {**channel_work, **({} if self.live is None else self.live.tasks())}
+        late_work = {
+            **channel_work,
+            **({} if self.live is None else self.live.tasks()),
+            **self.addons.late_tasks(),
+        }
         tasks = [asyncio.create_task(job, name=name) for name, job in work.items()]
         late_tasks = [asyncio.create_task(job, name=name) for name, job in late_work.items()]
-        for task in tasks + late_tasks:
+        self.tasks = tasks + late_tasks
+        for task in self.tasks:
             task.add_done_callback(_report_failure)
         log_action("bot started", mode=self.settings.bot.mode, strategy=self.pipeline.strategy.name)
         self.channels.notify(
@@ -372,6 +393,7 @@ class TradingApp:
             task.cancel()
         await asyncio.gather(*late_tasks, return_exceptions=True)
         await self.channels.stop()
+        await self.addons.close()
         self.notifier.drain()
         if self.live is not None:
             await self._flush()  # what the venue said while its tasks wound down
@@ -447,3 +469,5 @@ async def run_app(settings: Settings, config_path: Path | None, console: Console
         return await app.run()
     finally:
         await app.market.close()
+        if app.scan_rest is not None:
+            await app.scan_rest.close()

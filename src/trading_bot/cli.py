@@ -89,6 +89,8 @@ def run(config: ConfigOption = None) -> None:
     The embedded default paper-trades the seeded SYNTHETIC sample on the replay venue and keeps
     its state in ./trading_bot.sqlite, so a restart continues where the last run stopped.
     """
+    from trading_bot.api.server import ApiUnavailable
+    from trading_bot.api.token import TokenFileError
     from trading_bot.app import LiveModeUnavailable, run_app
 
     settings = _load(config)
@@ -96,7 +98,7 @@ def run(config: ConfigOption = None) -> None:
     with user_errors():
         try:
             code = asyncio.run(run_app(settings, config, console))
-        except LiveModeUnavailable as exc:
+        except (LiveModeUnavailable, ApiUnavailable, TokenFileError) as exc:
             fail(str(exc))
     raise typer.Exit(code)
 
@@ -285,6 +287,62 @@ def _progress(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
             progress.update(task, completed=done, total=total)
 
         yield advance
+
+
+@app.command()
+def optimize(
+    strategy: Annotated[
+        str, typer.Option(help="Built-in name (sma_cross, ict), 'module:Class' or 'file.py:Class'.")
+    ],
+    data: Annotated[Path, typer.Option(help="Candles: CSV (.gz ok) or Parquet.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="KEY=START:STOP:STEP (stop included), KEY=a,b,c or KEY=VALUE."
+        ),
+    ] = None,
+    method: Annotated[str, typer.Option(help="grid, random or optuna (seeded: 42).")] = "grid",
+    trials: Annotated[
+        int | None, typer.Option(min=1, help="Trials of random/optuna (default 100).")
+    ] = None,
+    objective: Annotated[
+        str, typer.Option(help="sharpe, sortino, return, calmar or profit_factor.")
+    ] = "sharpe",
+    min_trades: Annotated[
+        int, typer.Option(min=0, help="Fewer trades make a trial ineligible.")
+    ] = 0,
+    walk_forward: Annotated[
+        int | None, typer.Option(min=1, help="K rolling folds: optimize in, test out of sample.")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes or Ray CPUs (default: all CPUs).")
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Join this Ray cluster (default: a local Ray).")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Every trial as JSON.")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="HTML report: heatmap and walk-forward equity.")
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue from a checkpoint or --json of the same run.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Search a strategy's parameters with many backtests, on a local process pool or a Ray
+    cluster; optionally walk-forward. Ctrl-C keeps the finished trials and says how to resume.
+    Risk, execution and portfolio settings come from the configuration."""
+    from trading_bot.optimize.command import optimize_command
+
+    settings = _load(config)
+    with user_errors():
+        code = optimize_command(
+            strategy, data, param or [], method, trials, objective, min_trades, walk_forward,
+            engine, workers, ray_address, json_out, report, resume, console,
+            settings=settings.pipeline,
+        )  # fmt: skip
+    raise typer.Exit(code)
 
 
 @app.command("generate-data")

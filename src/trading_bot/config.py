@@ -38,6 +38,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from trading_bot.api.settings import ApiSettings
 from trading_bot.core.secrets import KEYED_ERROR, NOT_GIVEN, SecretsSection, mentions_secret
 from trading_bot.core.settings import (
     ExecutionSettings,
@@ -51,6 +52,7 @@ from trading_bot.core.settings import (
 from trading_bot.notify.discord_config import DiscordSettings
 from trading_bot.notify.telegram_config import TelegramSettings
 from trading_bot.redaction import MASK, Redactor, is_sensitive_key, redact_url, url_passwords
+from trading_bot.services.runtime import ServicesSettings
 from trading_bot.venues.binance.config import BinanceSettings
 from trading_bot.venues.oanda.config import OandaSettings
 
@@ -244,6 +246,8 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()
+    api: ApiSettings = ApiSettings()
+    services: ServicesSettings = ServicesSettings()
 
     @property
     def pipeline(self) -> PipelineSettings:

@@ -101,6 +101,10 @@ flush_interval_s = 0.2
 [logging]
 file = "{tmp}/logs/bot.jsonl"
 audit_file = "{tmp}/logs/audit.jsonl"
+
+[api]
+port = 0  # any free port: tests never clash with a bot on 8080
+generated_token_path = "{tmp}/api_token"
 """
     )
     return path

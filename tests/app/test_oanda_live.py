@@ -42,6 +42,10 @@ flush_interval_s = 0.2
 [logging]
 file = "{tmp}/logs/bot.jsonl"
 audit_file = "{tmp}/logs/audit.jsonl"
+
+[api]
+port = 0
+generated_token_path = "{tmp}/api_token"
 """
     )
     return path

@@ -93,7 +93,14 @@ timeframe = "1m"
 
 [strategy]
 {strategy}
+{files_in(tmp)}"""
+    )
+    return path
 
+
+def files_in(tmp: Path) -> str:
+    """The sections that keep a test bot's files in `tmp`, and its API off port 8080."""
+    return f"""
 [storage]
 database_url = "sqlite:///{tmp}/bot.sqlite"
 flush_interval_s = 0.2
@@ -106,5 +113,3 @@ audit_file = "{tmp}/logs/audit.jsonl"
 port = 0  # any free port: tests never clash with a bot on 8080
 generated_token_path = "{tmp}/api_token"
 """
-    )
-    return path

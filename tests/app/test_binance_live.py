@@ -18,7 +18,7 @@ from trading_bot.storage import Database, StateStore
 from trading_bot.testing.fake_binance import LOT_STEP, FakeBinance, relabel
 from trading_bot.testing.fake_binance_trading import FakeBinanceTrading
 
-from .botprocess import STARTED, BotProcess
+from .botprocess import STARTED, BotProcess, files_in
 
 SECOND = 1_000
 START = 1_700_000_040_000
@@ -55,19 +55,7 @@ starting_cash = {CASH}
 [strategy]
 name = "{STRATEGY}:BracketedCross"
 params = {{ fast = {fast}, slow = {slow} }}
-
-[storage]
-database_url = "sqlite:///{tmp}/bot.sqlite"
-flush_interval_s = 0.2
-
-[logging]
-file = "{tmp}/logs/bot.jsonl"
-audit_file = "{tmp}/logs/audit.jsonl"
-
-[api]
-port = 0
-generated_token_path = "{tmp}/api_token"
-"""
+{files_in(tmp)}"""
     )
     return path
 

@@ -13,7 +13,7 @@ from trading_bot.storage import Database, StateStore
 from trading_bot.testing.fake_oanda import FakeOanda
 from trading_bot.testing.fake_oanda_trading import FakeOandaTrading
 
-from .botprocess import STARTED, BotProcess
+from .botprocess import STARTED, BotProcess, files_in
 from .test_oanda_commands import fives, oanda_env
 
 STRATEGY = Path(__file__).with_name("bracketed_cross.py")
@@ -34,19 +34,7 @@ position_size_pct = 50
 [strategy]
 name = "{STRATEGY}:BracketedCross"
 params = {{ fast = 5, slow = 20 }}
-
-[storage]
-database_url = "sqlite:///{tmp}/bot.sqlite"
-flush_interval_s = 0.2
-
-[logging]
-file = "{tmp}/logs/bot.jsonl"
-audit_file = "{tmp}/logs/audit.jsonl"
-
-[api]
-port = 0
-generated_token_path = "{tmp}/api_token"
-"""
+{files_in(tmp)}"""
     )
     return path
 

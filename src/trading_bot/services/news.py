@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 import msgspec
 import structlog
 from pydantic import Field

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,18 @@ def test_optimize_names_a_bad_parameter_range_in_one_line(shared_data: Path) -> 
         "--data", str(shared_data / "binance-BTCUSDT-1h.csv.gz"), "--param", "fast=10:5:x",
     )  # fmt: skip
     assert code == 2 and "fast" in output and "Traceback" not in output
+
+
+def test_a_dashboard_port_in_use_stops_the_bot_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("TRADING_BOT_API__PORT", str(port))
+        monkeypatch.setenv("TRADING_BOT_STORAGE__DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+        monkeypatch.setenv("TRADING_BOT_API__GENERATED_TOKEN_PATH", str(tmp_path / "api_token"))
+        code, output = invoke("run")
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in output and "api.port" in output
+    assert "Traceback" not in output

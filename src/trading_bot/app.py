@@ -308,6 +308,7 @@ class TradingApp:
             risk.resume()  # what an earlier start found is resolved
 
     async def run(self) -> int:
+        api_lines = self.addons.start()  # first: a port in use stops the bot before it acts
         self.database.migrate()
         resume_after = self._restore()
         await self._reconcile()
@@ -323,7 +324,7 @@ class TradingApp:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR1, self.pipeline.risk.pause, "SIGUSR1")
         loop.add_signal_handler(signal.SIGUSR2, self.pipeline.risk.resume)
-        for line in self.addons.start():  # the API's address (and a new token, once)
+        for line in api_lines:  # the dashboard's address (and a new token, once)
             self.notifier.say_now(line)
         self._announce(resume_after)  # after the handlers: a signal may follow at once
         work = {

@@ -46,6 +46,7 @@ from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close, req
 from trading_bot.redaction import redact_url
 from trading_bot.services.runtime import make_calendar
 from trading_bot.services.scanner import ScanSource
+from trading_bot.services.scheduler import TaskInfo
 from trading_bot.storage import Database, RecordBatch, Recorder, StateStore
 from trading_bot.strategies.registry import build_strategy
 from trading_bot.systemd import SystemdNotifier
@@ -274,6 +275,9 @@ class TradingApp:
     def describe_venue(self) -> str:
         where = self.market.describe()
         return where if self.live is None else f"{where}; {self.live.describe()}"
+
+    def scheduled_tasks(self) -> list[TaskInfo]:
+        return self.addons.services.tasks()
 
     def request_stop(self) -> None:
         self.stop_requested.set()

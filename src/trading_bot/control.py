@@ -27,6 +27,7 @@ from trading_bot.core.hub import Priority
 from trading_bot.core.model import Candle, Direction, Trade
 from trading_bot.data.timeframes import format_timeframe
 from trading_bot.pipeline import Pipeline, request_flatten
+from trading_bot.services.scheduler import TaskInfo
 from trading_bot.storage import StateStore
 
 CONTROL_REASON = "by command"
@@ -56,6 +57,10 @@ class ControlledBot(Protocol):
         ...
 
     def describe_venue(self) -> str: ...
+
+    def scheduled_tasks(self) -> list[TaskInfo]:
+        """The periodic services' tasks: runs, errors, last and next run."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +252,10 @@ class BotControl:
             for reason, p in groups.items()
         ]
         return sorted(rows, key=lambda row: row.pnl, reverse=True)
+
+    def scheduled(self) -> list[TaskInfo]:
+        """Each periodic task (news, calendar, scanner, housekeeping): runs, errors, times."""
+        return self.bot.scheduled_tasks()
 
     def candles(self) -> list[Candle]:
         """The traded market's latest closed candles (up to the DataProcessor's history)."""

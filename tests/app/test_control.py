@@ -40,9 +40,11 @@ class Running:
         return [e for e in self.events if isinstance(e, kind)]
 
 
-async def start(tmp_path: Path, candles: int, speed: float) -> Running:
+async def start(
+    tmp_path: Path, candles: int, speed: float, env: dict[str, str] | None = None
+) -> Running:
     config = write_config(tmp_path / "bot.toml", tmp_path, candles=candles, speed=speed)
-    settings = load_settings(config, {})
+    settings = load_settings(config, env or {})
     configure_logging(settings.logging)  # as the command does: the log file exists
     app = await TradingApp.create(settings, config, Console(file=io.StringIO()))
     events: list[Event] = []
@@ -126,5 +128,29 @@ async def test_pause_resume_and_close_act_through_the_pipeline(
         assert "by command (test)" in closed.trade.exit_reason  # type: ignore[attr-defined]
     finally:
         control.stop()
+        assert await run.task == 0
+        await run.app.market.close()
+
+
+async def test_the_periodic_services_run_on_the_bots_clock_and_show_their_schedule(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    """Housekeeping on: its tasks run as the replay's clock passes their intervals, and the
+    schedule (runs, errors, next run) is what the API's /tasks and Telegram's /health show."""
+    env = {
+        "TRADING_BOT_SERVICES__HOUSEKEEPING__ENABLED": "true",
+        "TRADING_BOT_SERVICES__HOUSEKEEPING__LOG_DIR": str(tmp_path / "logs"),
+        "TRADING_BOT_SERVICES__HOUSEKEEPING__BACKUP_DIR": str(tmp_path / "backups"),
+    }
+    run = await start(tmp_path, candles=100_000, speed=2_000, env=env)  # 33 market hours/s
+    try:
+        control = run.app.control
+        await run.until(lambda: any(t.runs >= 2 for t in control.scheduled()), timeout=60)
+        tasks = {t.name: t for t in control.scheduled()}
+        assert set(tasks) == {"log-cleanup", "database-backup"}
+        assert all(t.errors == 0 and t.next_run > (t.last_start or 0) for t in tasks.values())
+        assert list((tmp_path / "backups").iterdir())  # a real backup of the bot's database
+    finally:
+        run.app.request_stop()
         assert await run.task == 0
         await run.app.market.close()

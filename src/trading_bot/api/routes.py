@@ -113,9 +113,9 @@ def api_router(
     async def config() -> ConfigBody:
         return ConfigBody(config=settings_summary(control.bot.settings))
 
-    @router.get("/tasks", summary="The bot's background tasks (named asyncio tasks)")
+    @router.get("/tasks", summary="Background tasks, and the periodic services' schedule")
     async def background_tasks() -> TaskList:
-        return TaskList(tasks=task_views(tasks()))
+        return TaskList(tasks=task_views(tasks()), scheduled=control.scheduled())
 
     @router.post("/pause", summary="No new entries (exits and protection go on)")
     async def pause() -> PauseResult:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from trading_bot.api.tasks import TaskView
 from trading_bot.control import DayPnl, Health, Profit, ReasonPerformance, Status
 from trading_bot.core.model import Trade
+from trading_bot.services.scheduler import TaskInfo
 
 
 class CandleBody(BaseModel):
@@ -63,7 +64,8 @@ class ConfigBody(BaseModel):
 
 
 class TaskList(BaseModel):
-    tasks: list[TaskView]
+    tasks: list[TaskView]  # the bot's background tasks
+    scheduled: list[TaskInfo]  # the periodic services: runs, errors, last and next run
 
 
 class PauseResult(BaseModel):

@@ -216,7 +216,8 @@ class TelegramControlBot:
         await _reply(update, replies.performance(await self.control.performance()))
 
     async def _health(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        await _reply(update, replies.health(self.control.health()))
+        text = replies.health(self.control.health())
+        await _reply(update, text + replies.scheduled(self.control.scheduled()))
 
     async def _logs(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, replies.log_lines(self.control.logs(_count(context.args, 10))))

@@ -18,6 +18,7 @@ from trading_bot.control import (
 )
 from trading_bot.core.clock import ms_to_iso
 from trading_bot.core.model import Trade
+from trading_bot.services.scheduler import TaskInfo
 
 HELP = """<b>Views</b>
 /status mode, equity, positions, feed
@@ -167,6 +168,20 @@ def health(h: Health) -> str:
         age = "" if age_s is None else f"; last candle {age_s:.0f} s ago"
         return f"✅ Healthy{age}; {h.handler_failures} handler failures so far."
     return "⚠️ <b>Unhealthy</b>\n" + "\n".join(f"• {escape(p)}" for p in h.problems)
+
+
+def scheduled(tasks: Sequence[TaskInfo]) -> str:
+    """The periodic tasks, one line each: runs, errors, the last error."""
+    if not tasks:
+        return ""
+    rows = [("task", "runs", "errors")]
+    rows += [(t.name[:16], str(t.runs), str(t.errors)) for t in tasks]
+    failing = [f"{t.name}: {escape(t.last_error)}" for t in tasks if t.errors and t.last_error]
+    return (
+        "\n<b>Tasks</b>\n"
+        + table(rows, right=[False, True, True])
+        + "".join(f"\n• {line}" for line in failing)
+    )
 
 
 def log_lines(lines: Sequence[str]) -> str:

@@ -19,7 +19,7 @@ from .test_oanda_commands import fives, oanda_env
 STRATEGY = Path(__file__).with_name("bracketed_cross.py")
 
 
-def live_config(tmp: Path) -> Path:
+def live_config(tmp: Path, fast: int = 5, slow: int = 20) -> Path:
     path = tmp / "live.toml"
     path.write_text(
         f"""
@@ -33,7 +33,7 @@ position_size_pct = 50
 
 [strategy]
 name = "{STRATEGY}:BracketedCross"
-params = {{ fast = 5, slow = 20 }}
+params = {{ fast = {fast}, slow = {slow} }}
 {files_in(tmp)}"""
     )
     return path

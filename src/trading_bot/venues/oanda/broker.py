@@ -99,6 +99,7 @@ class OandaBroker:
         self._fills: OrderedDict[str, None] = OrderedDict()
         self._waits: dict[str, float] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
+        self._unconfirmed: list[str] = []  # adopted, placement never confirmed
 
     # -- Broker -------------------------------------------------------------------------------
 
@@ -146,11 +147,26 @@ class OandaBroker:
             if order.venue_order_id is not None:
                 self._by_venue[order.venue_order_id] = cid
             if not tracked.accepted:
-                self._put("resolve", cid)
+                self._unconfirmed.append(cid)
 
     async def reconcile(self) -> None:
-        """Ask OANDA about every order still open here: fills and cancels made while the bot
-        was down are booked (once), in the order the orders were made."""
+        """Settle the adopted orders whose placement was never confirmed (looked up; placed,
+        or dropped if an entry), then ask OANDA about every order still open here: fills and
+        cancels made while the bot was down are booked (once), in the order the orders were
+        made."""
+        unconfirmed, self._unconfirmed = self._unconfirmed, []
+        pending = [self._orders[cid] for cid in unconfirmed if cid in self._orders]
+        legs = [t for t in pending if t.order.role in LEG_TYPES and t.order.parent_id]
+        for tracked in pending:
+            if tracked not in legs and not tracked.done and not tracked.accepted:
+                await self._resolve(tracked)
+        for tracked in legs:  # OANDA made them on the entry's trade: bound, never sent
+            if tracked.done or tracked.accepted:
+                continue
+            if str(tracked.order.parent_id) in self._entry_trade:
+                self._bind_leg(tracked)
+            else:  # no market exit on a guess: the reconciliation compares units and pauses
+                self._canceled(tracked, "its trade is not known after the restart")
         for tracked in list(self._orders.values()):
             if tracked.done or not tracked.accepted:
                 continue

@@ -129,6 +129,7 @@ class TradingApp:
         self.notifier = ConsoleNotifier(self.pipeline.hub, console)
         AuditTrail(self.pipeline.hub)
         self.recorder: Recorder | None = None
+        self._saving = asyncio.Lock()
         self.control = BotControl(self)
         self.channels = Channels(settings.telegram, settings.discord, hub, self.clock, self.control)
         self.systemd = SystemdNotifier()
@@ -214,15 +215,19 @@ class TradingApp:
         record("feed", {"symbol": self.symbol, "last_open_time": last})
 
     async def _flush(self) -> None:
+        """Save what was buffered, one save at a time and in order: a batch taken is written
+        before the next one is taken, so none is lost or overtaken."""
         assert self.recorder is not None
-        self._buffer_state()
-        await asyncio.to_thread(self.store.save, self.recorder.take_batch())
+        async with self._saving:
+            self._buffer_state()
+            await asyncio.to_thread(self.store.save, self.recorder.take_batch())
 
     async def _flush_forever(self) -> None:
         interval = self.settings.storage.flush_interval_s
         while True:
             await asyncio.sleep(interval)
-            await self._flush()
+            # shielded: stopping this task must not abandon a batch half-way to the database
+            await asyncio.shield(self._flush())
 
     def _problem(self) -> str | None:
         """Why the bot is unhealthy (the watchdog is not fed then), or None."""

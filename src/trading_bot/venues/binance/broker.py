@@ -444,7 +444,11 @@ class BinanceBroker:
             except UnknownOutcome as exc:
                 return exc
 
-        ids = [cid for cid in command.client_order_ids if not self._orders[cid].ended]
+        ids = [
+            cid
+            for cid in command.client_order_ids
+            if cid in self._orders and not self._orders[cid].ended
+        ]
         found = dict(zip(ids, await asyncio.gather(*map(look_up, ids)), strict=True))
         for cid, state in found.items():
             tracked = self._orders[cid]

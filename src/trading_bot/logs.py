@@ -28,7 +28,7 @@ from trading_bot.redaction import Redactor
 
 AUDIT_LOGGER = "trading_bot.audit"
 ORDER_AUDIT_LOGGER = AUDIT_LOGGER + ".orders"
-CHATTY_LIBRARIES = ("alembic", "asyncio", "httpx", "telegram", "apscheduler")
+CHATTY_LIBRARIES = ("alembic", "asyncio", "httpx", "telegram", "apscheduler", "uvicorn")
 _HANDLER_PREFIX = "trading_bot."  # names the handlers configure_logging owns and replaces
 
 _audit = structlog.stdlib.get_logger(AUDIT_LOGGER)

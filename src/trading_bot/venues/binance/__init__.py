@@ -10,11 +10,9 @@ specification's name), and for trading `trading`, `broker`, `user_data`, `safety
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trading_bot.venues.lazy import lazy_exports
 
-# Public names, imported when first used: the configuration needs only `config`, and importing
-# the whole venue (pandas, aiohttp, the broker) would slow every command's start.
+# Public names, imported when first used (see `venues.lazy`).
 _EXPORTS = {
     "ApiCredentials": "rest",
     "BinanceBroker": "broker",
@@ -36,9 +34,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

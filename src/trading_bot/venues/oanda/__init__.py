@@ -11,11 +11,9 @@ account's transactions stream), `broker` (the pipeline's `Broker`) and `live` (t
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from trading_bot.venues.lazy import lazy_exports
 
-# Public names, imported when first used: the configuration needs only `config`, and importing
-# the whole venue (pandas, aiohttp, the broker) would slow every command's start.
+# Public names, imported when first used (see `venues.lazy`).
 _EXPORTS = {
     "OandaBroker": "broker",
     "OandaFeed": "feed",
@@ -29,9 +27,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

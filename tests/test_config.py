@@ -454,3 +454,12 @@ def test_the_oanda_paper_example_validates_on_the_practice_environment() -> None
     assert (settings.bot.venue, settings.bot.mode) == ("oanda", "paper")
     assert settings.oanda.rest_url == "https://api-fxpractice.oanda.com"
     assert settings.oanda.token is not None and "t0ken" in secret_values(settings)
+
+
+def test_the_universe_needs_the_binance_venue(tmp_path: Path) -> None:
+    path = write(tmp_path, '[bot]\nvenue = "oanda"\n\n[services.universe]\nenabled = true\n')
+    assert problems(path) == [
+        'services.universe.enabled = true ranks Binance symbols, but bot.venue = "oanda": '
+        'set bot.venue = "binance" or turn the universe off'
+    ]
+    assert load_settings(path, {"TRADING_BOT_BOT__VENUE": "binance"}).services.universe.enabled

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from trading_bot.api.server import BotApi
 from trading_bot.core.clock import WallClock
+from trading_bot.logs import log_error
 from trading_bot.pipeline import request_flatten
 from trading_bot.services.runtime import Services, build_services
 from trading_bot.services.scanner import ScanSource
@@ -31,9 +32,11 @@ if TYPE_CHECKING:
 async def scan_source(
     settings: Settings, market: Market
 ) -> tuple[ScanSource | None, BinanceRest | None]:
-    """The venue the watchlist scan reads (Binance's public market data), when it is enabled;
-    and a REST client of its own to close, when the market's could not be shared."""
-    if not settings.services.scanner.enabled:
+    """The venue the watchlist scan and the universe read (Binance's public market data), when
+    either is enabled; and a REST client of its own to close, when the market's could not be
+    shared."""
+    services = settings.services
+    if not (services.scanner.enabled or services.universe.enabled):
         return None, None
     if isinstance(market, BinanceMarket) and market.markets is not None:
         return BinanceScanSource(market.rest, market.markets), None
@@ -65,6 +68,7 @@ class Addons:
             flatten=lambda symbol, why: request_flatten(pipeline, app.clock.now_ms(), why, symbol),
             open_symbols=lambda: [p.symbol for p in pipeline.portfolio.open_positions()],
             scan_source=source,
+            trade_universe=app.traded.apply,
             active_logs=[Path(p) for p in logs],
             database_url=settings.storage.database_url,
         )
@@ -75,6 +79,17 @@ class Addons:
             return []
         self.api.bind()
         return self.api.announcement()
+
+    async def rank_universe(self) -> None:
+        """The dynamic universe's first ranking, before the feed starts; if the venue cannot
+        answer now, the bot starts on what it traded last and the schedule tries again."""
+        universe = self.services.universe
+        if universe is None:
+            return
+        try:
+            await universe.refresh()
+        except Exception as exc:  # a venue or network failure: the next run retries
+            log_error(exc, task="universe", detail="starting on the symbols traded last")
 
     def early_tasks(self) -> dict[str, Coroutine[Any, Any, None]]:
         """Stopped with the intake."""

@@ -42,14 +42,22 @@ from trading_bot.notify import messages
 from trading_bot.notify.audit import AuditTrail
 from trading_bot.notify.channels import Channels
 from trading_bot.notify.console import ConsoleNotifier
-from trading_bot.pipeline import Pipeline, build_pipeline, flatten_at_close, request_flatten
+from trading_bot.pipeline import (
+    EntryGates,
+    Pipeline,
+    build_pipeline,
+    flatten_at_close,
+    request_flatten,
+)
 from trading_bot.redaction import redact_url
 from trading_bot.services.runtime import make_calendar
 from trading_bot.services.scanner import ScanSource
 from trading_bot.services.scheduler import TaskInfo
 from trading_bot.storage import Database, RecordBatch, Recorder, StateStore
+from trading_bot.strategies.base import Strategy
 from trading_bot.strategies.registry import build_strategy
 from trading_bot.systemd import SystemdNotifier
+from trading_bot.traded import LeavingSymbols, TradedSymbols
 from trading_bot.venues.binance.live import BinanceLive, credentials_from
 from trading_bot.venues.binance.market import BinanceMarket
 from trading_bot.venues.binance.rest import BinanceRest
@@ -107,22 +115,34 @@ class TradingApp:
         self.market = market
         self.symbol, self.timeframe = market.symbol, market.timeframe_ms
         strategy_settings = settings.strategy
-        strategy = build_strategy(
-            strategy_settings.name, strategy_settings.params, self.symbol, self.timeframe
-        )
+
+        def make_strategy(symbol: str) -> Strategy:
+            return build_strategy(
+                strategy_settings.name, strategy_settings.params, symbol, self.timeframe
+            )
+
         self.clock = market.clock
         self.live = live
         self.calendar = make_calendar(settings.services)  # high-impact events block entries
+        leaving = LeavingSymbols()  # symbols the universe dropped while they were open
         hub = EventHub()
         self.pipeline: Pipeline = build_pipeline(
             settings.pipeline,
             self.clock,
-            strategy,
+            make_strategy(self.symbol),
             instrument,
             broker=None if live is None else live.broker(hub, self._record_order),
             id_prefix=ID_PREFIX,
             hub=hub,
-            entry_gate=self.calendar,
+            entry_gate=EntryGates(self.calendar, leaving),
+        )
+        self.traded = TradedSymbols(
+            self.pipeline,
+            market,
+            market if isinstance(market, BinanceMarket) else None,
+            make_strategy,
+            leaving,
+            self._universe_changed,
         )
         self.database = Database(settings.storage.database_url)
         self.store = StateStore(self.database)
@@ -181,21 +201,6 @@ class TradingApp:
             return int(last)
         return None
 
-    async def _warm_up(self, resume_after: int | None) -> None:
-        """Replay history to a strategy that rebuilds its memory from candles
-        (`Strategy.warmup`): the candles before the resume point, or on a first start the
-        latest ones (a replay has none). Its signals then are history, not orders; the feed
-        goes on after the last of these candles."""
-        strategy = self.pipeline.strategy
-        if strategy.warmup == 0:
-            return
-        history = await self.market.history(resume_after, strategy.warmup)
-        for candle in history:
-            strategy.on_candle(candle)
-        if history and resume_after is None:
-            last = history[-1].open_time
-            self.pipeline.processor.restore_last_closed(self.symbol, self.timeframe, last)
-
     async def _record_order(self, order: Order) -> None:
         """Write one order (and the id sequence) durably, now: a live broker awaits this
         before the order leaves, so that a crash can never hide an order from the next start."""
@@ -213,6 +218,7 @@ class TradingApp:
         record("strategy", {"name": p.strategy.name, "state": p.strategy.state()})
         last = p.processor.last_closed_time(self.symbol, self.timeframe)
         record("feed", {"symbol": self.symbol, "last_open_time": last})
+        record("universe", self.traded.state())
 
     async def _flush(self) -> None:
         """Save what was buffered, one save at a time and in order: a batch taken is written
@@ -321,12 +327,11 @@ class TradingApp:
         self.database.migrate()
         resume_after = self._restore()
         await self._reconcile()
-        await self._warm_up(resume_after)
+        await self.traded.warm_up(self.pipeline.strategy, resume_after)
+        universe = self.store.get_state("universe") or {}
+        await self.traded.restore(universe, self.settings.services.universe.enabled)
+        await self.addons.rank_universe()
         channel_work = await self.channels.start()
-        processor = self.pipeline.processor
-        feed = self.market.feed(
-            self.pipeline.hub, lambda symbol: processor.last_closed_time(symbol, self.timeframe)
-        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.request_stop)
@@ -337,7 +342,7 @@ class TradingApp:
             self.notifier.say_now(line)
         self._announce(resume_after)  # after the handlers: a signal may follow at once
         work = {
-            "market-feed": feed,
+            "market-feed": self.traded.run_feed(),
             "storage-flush": self._flush_forever(),
             "console-notifier": self.notifier.run(),
             "heartbeat": self._heartbeat_forever(),
@@ -425,9 +430,14 @@ class TradingApp:
         if self.live is not None:
             request_flatten(self.pipeline, self.clock.now_ms(), SHUTDOWN_REASON)
             return
-        recent = self.pipeline.processor.recent(self.symbol, self.timeframe)
-        if recent:
-            flatten_at_close(self.pipeline, recent[-1], SHUTDOWN_REASON)
+        processor = self.pipeline.processor
+        recent = [processor.recent(symbol, self.timeframe)[-1:] for symbol in self.traded.symbols]
+        lasts = [last for found in recent for last in found]
+        if lasts:
+            flatten_at_close(self.pipeline, lasts, SHUTDOWN_REASON)
+
+    def _universe_changed(self, added: list[str], dropped: list[str], kept: list[str]) -> None:
+        self.channels.notify(messages.universe_changed(self.clock.now_ms(), added, dropped, kept))
 
     def _announce(self, resume_after: int | None) -> None:
         s, p = self.settings, self.pipeline

@@ -29,8 +29,8 @@ from trading_bot.venues.errors import VenueError
 
 app = typer.Typer(
     name="trading-bot",
-    help="An asynchronous, event-driven trading bot: backtest, paper-trade and (later) trade "
-    "live through one pipeline.",
+    help="An asynchronous, event-driven trading bot: backtest, paper-trade and trade live "
+    "(Binance spot, OANDA) through one pipeline.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
@@ -249,6 +250,15 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     services: ServicesSettings = ServicesSettings()
 
+    @model_validator(mode="after")
+    def _universe_needs_binance(self) -> Self:
+        if self.services.universe.enabled and self.bot.venue != "binance":
+            raise ValueError(
+                f"services.universe.enabled = true ranks Binance symbols, but bot.venue = "
+                f'"{self.bot.venue}": set bot.venue = "binance" or turn the universe off'
+            )
+        return self
+
     @property
     def pipeline(self) -> PipelineSettings:
         """The sections the trading pipeline needs, the same for backtest, paper and live."""
@@ -448,9 +458,11 @@ def _problem(
     var = _env_var(loc, env) if _from_env(env_data, loc) else None
     origin = f" (from {var})" if var else ""
     key = ".".join(map(str, loc))
+    why = detail["msg"].removeprefix("Value error, ")
+    if not key:  # a rule across sections: its message names the keys
+        return why
     if detail["type"] == "extra_forbidden":
         return f"{key}{origin}: unknown key{_suggestion(schema, loc)}"
-    why = detail["msg"].removeprefix("Value error, ")
     if detail["type"] == "missing" or value is NOT_GIVEN:
         return f"{key}{origin}: {why}"
     shown = MASK if _is_secret(schema, loc) else _shown(value)

@@ -69,7 +69,8 @@ class Status:
     version: str
     mode: str
     venue: str
-    symbol: str
+    symbol: str  # the configured one
+    symbols: tuple[str, ...]  # every traded symbol (more with a dynamic universe)
     timeframe: str
     strategy: str
     paused: bool
@@ -163,6 +164,7 @@ class BotControl:
             mode=bot.settings.bot.mode,
             venue=bot.describe_venue(),
             symbol=bot.symbol,
+            symbols=tuple(p.strategy_host.strategies),
             timeframe=format_timeframe(bot.timeframe),
             strategy=p.strategy.name,
             paused=p.risk.paused,

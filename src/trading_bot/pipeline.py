@@ -6,6 +6,7 @@ Only the edges differ between them: where candles come from (the caller publishe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trading_bot.core.clock import Clock
@@ -33,6 +34,31 @@ class Pipeline:
     risk: RiskManager
     execution: ExecutionEngine
     broker: Broker
+    instruments: dict[str, Instrument]  # shared with the risk manager and the simulator
+
+    def trade(self, instrument: Instrument, strategy: Strategy) -> None:
+        """Start trading another symbol with its own strategy (a dynamic universe)."""
+        self.instruments[instrument.symbol] = instrument
+        self.strategy_host.add(strategy)
+
+    def stop_trading(self, symbol: str) -> None:
+        """Stop `symbol`'s strategy: no new signals. Its instrument stays known, so whatever
+        is still open in it can be managed and closed."""
+        self.strategy_host.remove(symbol)
+
+
+class EntryGates:
+    """Several entry gates as one: the first that blocks names the reason."""
+
+    def __init__(self, *gates: EntryGate | None) -> None:
+        self.gates = [gate for gate in gates if gate is not None]
+
+    def entry_block(self, symbol: str, time_ms: int) -> str | None:
+        for gate in self.gates:
+            reason = gate.entry_block(symbol, time_ms)
+            if reason is not None:
+                return reason
+        return None
 
 
 def build_pipeline(
@@ -47,7 +73,8 @@ def build_pipeline(
 ) -> Pipeline:
     """Wire the components on `hub` (a new one by default; a venue's broker publishes on the
     hub it was made with). Without a `broker`, orders fill in the simulator. An `entry_gate`
-    (an economic calendar) may refuse new entries; the risk manager asks it."""
+    (an economic calendar) may refuse new entries; the risk manager asks it, and the
+    strategies may (`Strategy.entry_block`)."""
     hub = EventHub() if hub is None else hub
     instruments = {instrument.symbol: instrument}
     timeframe = strategy.timeframe_ms
@@ -57,17 +84,21 @@ def build_pipeline(
     portfolio = PortfolioManager(hub, clock, settings.portfolio.starting_cash, timeframe)
     execution = ExecutionEngine(hub, clock, broker, id_prefix)
     risk = RiskManager(hub, clock, settings.risk, instruments, portfolio, execution, entry_gate)
-    host = StrategyHost(hub, strategy, portfolio)
-    return Pipeline(hub, clock, processor, portfolio, strategy, host, risk, execution, broker)
+    host = StrategyHost(hub, strategy, portfolio, entry_gate)
+    return Pipeline(
+        hub, clock, processor, portfolio, strategy, host, risk, execution, broker, instruments
+    )
 
 
-def flatten_at_close(pipeline: Pipeline, last: Candle, reason: str) -> None:
-    """Cancel every open order, then close every open position at `last.close` in the
-    simulated broker (the end of a backtest, or `bot.close_positions_on_shutdown` on paper)."""
+def flatten_at_close(pipeline: Pipeline, lasts: Sequence[Candle], reason: str) -> None:
+    """Cancel every open order, then close every open position at its symbol's last close
+    (`lasts`: the last candle of each symbol) in the simulated broker (the end of a backtest,
+    or `bot.close_positions_on_shutdown` on paper)."""
     broker = pipeline.broker
     assert isinstance(broker, SimulatedBroker), "only a simulated broker can settle at a close"
-    request_flatten(pipeline, last.close_time, reason)
-    broker.settle_at_close(last)
+    request_flatten(pipeline, max(last.close_time for last in lasts), reason)
+    for last in lasts:
+        broker.settle_at_close(last)
 
 
 def request_flatten(pipeline: Pipeline, time: int, reason: str, symbol: str | None = None) -> None:

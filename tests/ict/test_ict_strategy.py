@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from trading_bot.core.model import Direction, Signal
+from trading_bot.core.ports import EntryGate
 from trading_bot.data.files import iter_candles, load_candles
 from trading_bot.strategies.registry import build_strategy
 
@@ -52,8 +53,11 @@ def frame_of(rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:
     return frame
 
 
-def signals_of(frame: pd.DataFrame, **params: object) -> list[tuple[int, Signal]]:
+def signals_of(
+    frame: pd.DataFrame, gate: EntryGate | None = None, **params: object
+) -> list[tuple[int, Signal]]:
     strategy = build_strategy("ict", {**PARAMS, **params}, "X", FIVE_MINUTES)
+    strategy.entry_gate = gate
     found = []
     for i, candle in enumerate(iter_candles(frame, "X", FIVE_MINUTES)):
         signal = strategy.on_candle(candle)
@@ -150,3 +154,31 @@ def test_default_ict_backtests_trade_with_stops_and_targets(shared_data: Path, n
 def test_killzones_from_the_command_line(text: str, zones: tuple[str, ...]) -> None:
     strategy = build_strategy("ict", {"killzones": text}, "X", FIVE_MINUTES)
     assert strategy.params.killzones == zones  # type: ignore[attr-defined]
+
+
+class Blackout:
+    """An entry gate blocking [start, end) (ms), as the economic calendar does around news."""
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
+
+    def entry_block(self, symbol: str, time_ms: int) -> str | None:
+        return "news blackout: NFP" if self.start <= time_ms < self.end else None
+
+
+def blackout_signals(first_bar: int, last_bar: int) -> list[tuple[int, Signal]]:
+    """The long setup's signals with entries blocked while bars first..last close."""
+    frame = frame_of(LONG_SETUP)
+    close_of = [c.close_time for c in iter_candles(frame, "X", FIVE_MINUTES)]
+    return signals_of(frame, Blackout(close_of[first_bar], close_of[last_bar] + 1))
+
+
+def test_no_setup_is_taken_in_a_blackout() -> None:
+    assert blackout_signals(12, 17) == []
+
+
+def test_an_entry_waiting_to_fill_is_canceled_when_a_blackout_begins() -> None:
+    (entry_bar, entry), (cancel_bar, cancel) = blackout_signals(14, 17)
+    assert entry_bar == 13 and entry.direction is Direction.LONG
+    assert cancel_bar == 14 and cancel.direction is Direction.FLAT
+    assert cancel.reason == "entry canceled: news blackout: NFP"

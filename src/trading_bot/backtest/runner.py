@@ -68,7 +68,7 @@ def run_backtest(
     else:
         replay.eventful_candles(signals)
     if len(frame):
-        flatten_at_close(pipeline, replay.candle(len(frame) - 1), END_OF_BACKTEST)
+        flatten_at_close(pipeline, [replay.candle(len(frame) - 1)], END_OF_BACKTEST)
         replay.equity.append(np.array([pipeline.portfolio.equity]))  # after the close-out
     elapsed = time.perf_counter() - started
     return _result(settings, pipeline, frame, replay, elapsed)

@@ -170,6 +170,14 @@ class DataProcessor:
         """After a restart: candles up to `open_time` were processed before, do not repeat them."""
         self._series_of(symbol, timeframe_ms).last_open = open_time
 
+    def forget(self, symbol: str) -> None:
+        """Drop all that is kept of `symbol` (it is no longer traded): if it comes back, it
+        starts afresh instead of catching up from where it was left."""
+        for key in [k for k in (*self._series, *self._resamplers) if k[0] == symbol]:
+            self._series.pop(key, None)
+            self._resamplers.pop(key, None)
+        self._tick_buckets.pop(symbol, None)
+
     # -- input -------------------------------------------------------------------------------
 
     def on_market_data(self, event: MarketDataReceived) -> None:

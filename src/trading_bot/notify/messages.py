@@ -7,7 +7,7 @@ silently (no sound on the phone) or not at all, per messaging service (`deliveri
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -44,6 +44,7 @@ class Kind(StrEnum):
     HEARTBEAT = "heartbeat"  # the bot is alive
     NEWS = "news"  # news about the traded instruments
     ALERT = "alert"  # a price alert from the watchlist scan
+    UNIVERSE = "universe"  # the dynamic universe changed the traded symbols
 
 
 class Delivery(StrEnum):
@@ -223,6 +224,15 @@ def started(time: int, mode: str, detail: str = "") -> Notification:
 
 def stopped(time: int, reason: str) -> Notification:
     return Notification(Kind.LIFECYCLE, "Bot stopped", time, Outcome.NEUTRAL, lines=(reason,))
+
+
+def universe_changed(
+    time: int, added: Sequence[str], dropped: Sequence[str], kept: Sequence[str]
+) -> Notification:
+    """The ranking changed what is traded; `kept`: left the ranking, still open, managed."""
+    named = (("Added", added), ("Dropped", dropped), ("Kept while open", kept))
+    shown = tuple(Field(name, ", ".join(symbols)) for name, symbols in named if symbols)
+    return Notification(Kind.UNIVERSE, "Universe changed", time, Outcome.NEUTRAL, fields=shown)
 
 
 def heartbeat(time: int, fields: Mapping[str, str] | None = None) -> Notification:

@@ -35,6 +35,7 @@ from trading_bot.services.http import Fetcher
 from trading_bot.services.news import NewsItem, NewsService, NewsSettings
 from trading_bot.services.scanner import PriceAlert, PriceScanner, ScannerSettings, ScanSource
 from trading_bot.services.scheduler import Job, Scheduler, TaskInfo
+from trading_bot.services.universe import Apply, Universe, UniverseSettings
 
 FLATTEN_CHECK_S = 30.0  # how often the flatten-before-events job looks at the calendar
 
@@ -43,6 +44,7 @@ class ServicesSettings(Section):
     news: NewsSettings = NewsSettings()
     calendar: CalendarSettings = CalendarSettings()
     scanner: ScannerSettings = ScannerSettings()
+    universe: UniverseSettings = UniverseSettings()
     housekeeping: HousekeepingSettings = HousekeepingSettings()
     jitter_fraction: float = Field(
         0.1, ge=0, lt=1, description="random delay within each interval, as a fraction of it"
@@ -57,6 +59,7 @@ class Services:
     calendar: EconomicCalendar | None = None
     news: NewsService | None = None
     scanner: PriceScanner | None = None
+    universe: Universe | None = None
     housekeeping: Housekeeping | None = None
 
     def tasks(self) -> list[TaskInfo]:
@@ -87,6 +90,7 @@ def build_services(
     flatten: Callable[[str, str], None] | None = None,
     open_symbols: Callable[[], Iterable[str]] = tuple,
     scan_source: ScanSource | None = None,
+    trade_universe: Apply | None = None,
     active_logs: Iterable[Path] = (),
     database_url: str | None = None,
     rng: random.Random | None = None,
@@ -94,7 +98,8 @@ def build_services(
     """Build and schedule the enabled services. `notify` takes notifications for people
     (`Channels.notify`); `flatten(symbol, reason)` closes a position before an event and
     `open_symbols()` names those open (needed with calendar.flatten_minutes_before);
-    `scan_source` is the venue the scanner reads (needed with scanner.enabled)."""
+    `scan_source` is the venue the scanner and the universe read (needed with scanner.enabled
+    or universe.enabled); `trade_universe(symbols)` makes the bot trade the universe's pick."""
     fetcher = Fetcher(max(settings.news.timeout_s, settings.calendar.timeout_s))
     scheduler = Scheduler(clock, rng)
     services = Services(scheduler, fetcher, calendar)
@@ -147,6 +152,13 @@ def build_services(
                 send_alert(notices.price_alert(event))
 
             hub.subscribe(PriceAlert, alert, Priority.NOTIFY)
+    universe = settings.universe
+    if universe.enabled:
+        if scan_source is None or trade_universe is None:
+            raise ValueError("universe.enabled needs a venue to rank and a way to trade the pick")
+        services.universe = Universe(universe, scan_source, trade_universe)
+        # the first ranking is the app's, at start (`Addons.rank_universe`)
+        every("universe", services.universe.refresh, universe.interval_s, universe.interval_s)
     keep = settings.housekeeping
     if keep.enabled:
         database = None if database_url is None else sqlite_path(database_url)

@@ -53,12 +53,15 @@ class ScannerSettings(Section):
 
 @dataclass(frozen=True, slots=True)
 class Ticker:
-    """24 h statistics of one symbol, as a venue's ticker gives them."""
+    """24 h statistics of one symbol, as a venue's ticker gives them, with the best bid and
+    ask now."""
 
     symbol: str
     last_price: Decimal
     change_pct: Decimal
     quote_volume: Decimal
+    bid: Decimal
+    ask: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,9 @@ class Bar:
 class ScanSource(Protocol):
     """What the scanner needs of a venue (see `scanner_binance.BinanceScanSource`)."""
 
-    async def tickers(self, symbols: Sequence[str]) -> list[Ticker]: ...
+    async def tickers(self, symbols: Sequence[str] | None) -> list[Ticker]:
+        """The tickers of these symbols; None: of every symbol the venue trades."""
+        ...
 
     async def bars(self, symbol: str, interval: str, limit: int) -> list[Bar]: ...
 
@@ -99,6 +104,22 @@ class PriceAlert(Event):
     threshold: float
     time: int
     detail: str
+
+
+def atr_pct(bars: Sequence[Bar], period: int) -> float | None:
+    """The ATR (Wilder, `period`) of the last bar as % of its close; None without enough bars."""
+    if len(bars) <= period:
+        return None
+    frame = pd.DataFrame(
+        {
+            "high": [b.high for b in bars],
+            "low": [b.low for b in bars],
+            "close": [b.close for b in bars],
+        }
+    )
+    value = float(atr(frame, period).iloc[-1])
+    close = bars[-1].close
+    return None if not np.isfinite(value) or close <= 0 else value / close * 100
 
 
 class PriceScanner:
@@ -138,19 +159,9 @@ class PriceScanner:
 
     async def _atr_pct(self, symbol: str) -> float | None:
         period = self.settings.atr_period
-        bars = await self.source.bars(symbol, self.settings.atr_interval, period * 3 + 1)
-        if len(bars) <= period:
-            return None
-        frame = pd.DataFrame(
-            {
-                "high": [b.high for b in bars],
-                "low": [b.low for b in bars],
-                "close": [b.close for b in bars],
-            }
+        return atr_pct(
+            await self.source.bars(symbol, self.settings.atr_interval, period * 3 + 1), period
         )
-        value = float(atr(frame, period).iloc[-1])
-        close = bars[-1].close
-        return None if not np.isfinite(value) or close <= 0 else value / close * 100
 
     def _check(self, row: ScanRow) -> None:
         s = self.settings

@@ -19,15 +19,15 @@ from pydantic import BaseModel, ConfigDict
 from trading_bot.core.events import CandleDataProcessed, TradingSignalGenerated
 from trading_bot.core.hub import EventHub, Priority
 from trading_bot.core.model import Candle, Direction, Signal
-from trading_bot.core.ports import PortfolioView
+from trading_bot.core.ports import EntryGate, PortfolioView
 
 log = structlog.get_logger("trading_bot.strategy")
 
 
 class StrategyParams(BaseModel):
-    """Base of every strategy's parameters: frozen, unknown names are errors."""
+    """Base of every strategy's parameters: frozen, unknown names, NaN and infinity are errors."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Strategy(ABC):
@@ -47,6 +47,13 @@ class Strategy(ABC):
         self.symbol = symbol
         self.timeframe_ms = timeframe_ms
         self.portfolio: PortfolioView | None = None
+        self.entry_gate: EntryGate | None = None  # set by the host when the bot has one
+
+    def entry_block(self, time_ms: int) -> str | None:
+        """Why no entry may open at `time_ms` (a high-impact event's blackout), or None: for a
+        strategy that would rather not set up a trade the risk manager will refuse."""
+        gate = self.entry_gate
+        return None if gate is None else gate.entry_block(self.symbol, time_ms)
 
     @property
     def position(self) -> Direction:
@@ -75,22 +82,48 @@ class Strategy(ABC):
 
 
 class StrategyHost:
-    """Feeds closed candles to a strategy, fenced: an exception in user code is logged and
-    counted, and the pipeline goes on. With `precomputed` signals (a backtest of a strategy's
-    batch form) it publishes those instead of calling the strategy."""
+    """Feeds closed candles to the strategies, one per traded symbol, fenced: an exception in
+    user code is logged and counted, and the pipeline goes on. `strategy` is the first one (the
+    configured symbol's); `add` and `remove` change the others while the bot runs (a dynamic
+    universe). With `precomputed` signals (a backtest of a strategy's batch form) it publishes
+    those instead of calling the strategy."""
 
-    def __init__(self, hub: EventHub, strategy: Strategy, portfolio: PortfolioView) -> None:
+    def __init__(
+        self,
+        hub: EventHub,
+        strategy: Strategy,
+        portfolio: PortfolioView,
+        entry_gate: EntryGate | None = None,
+    ) -> None:
         self.hub = hub
         self.strategy = strategy
-        strategy.portfolio = portfolio
+        self.portfolio = portfolio
+        self.entry_gate = entry_gate
         self.errors = 0
         self.precomputed: dict[int, Signal] | None = None
+        self._by_symbol: dict[str, Strategy] = {}
+        self.add(strategy)
         hub.subscribe(CandleDataProcessed, self._on_candle, Priority.STRATEGY)
+
+    @property
+    def strategies(self) -> dict[str, Strategy]:
+        """The strategy of each traded symbol (a copy)."""
+        return dict(self._by_symbol)
+
+    def add(self, strategy: Strategy) -> None:
+        strategy.portfolio = self.portfolio
+        strategy.entry_gate = self.entry_gate
+        self._by_symbol[strategy.symbol] = strategy
+
+    def remove(self, symbol: str) -> None:
+        """Stop running `symbol`'s strategy (never the first one's)."""
+        if symbol != self.strategy.symbol:
+            self._by_symbol.pop(symbol, None)
 
     def _on_candle(self, event: CandleDataProcessed) -> None:
         candle = event.candle
-        strategy = self.strategy
-        if candle.symbol != strategy.symbol or candle.timeframe_ms != strategy.timeframe_ms:
+        strategy = self._by_symbol.get(candle.symbol)
+        if strategy is None or candle.timeframe_ms != strategy.timeframe_ms:
             return
         if self.precomputed is not None:
             signal = self.precomputed.get(candle.open_time)
@@ -104,6 +137,7 @@ class StrategyHost:
             log.error(
                 "strategy failed on a candle; skipped",
                 strategy=strategy.name,
+                symbol=candle.symbol,
                 candle_time=candle.open_time,
                 error=f"{type(exc).__name__}: {exc}",
                 exc_info=exc,

@@ -3,7 +3,7 @@ and, for live trading, a broker with its background tasks and a reconciliation a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -48,12 +48,32 @@ class Market(Protocol):
     async def close(self) -> None: ...
 
 
+class MultiSymbolMarket(Market, Protocol):
+    """A market that can serve other symbols than its own (a dynamic universe)."""
+
+    def instrument(self, symbol: str) -> Instrument:
+        """`symbol`'s rules; ValueError when the venue does not list it."""
+        ...
+
+    async def history(
+        self, until_open_time: int | None, count: int, symbol: str | None = None
+    ) -> list[Candle]: ...
+
+    def feed(
+        self, hub: EventHub, last_closed: LastClosed, symbols: Sequence[str] | None = None
+    ) -> Coroutine[Any, Any, None]:
+        """One task that publishes the market data of all `symbols` (default: its own)."""
+        ...
+
+
 class Books(Protocol):
     """What the bot's own books say it owns (the portfolio), to compare with the account."""
 
     cash: Decimal
 
     def position(self, symbol: str) -> Position | None: ...
+
+    def open_positions(self) -> list[Position]: ...
 
 
 class LiveVenue(Protocol):

@@ -59,7 +59,9 @@ function renderStatus(s) {
   $("state").textContent = s.paused ? "PAUSED" : "trading";
   $("state").className = "badge" + (s.paused ? " bad" : "");
   $("state").title = s.pause_reason || "";
-  $("market").textContent = `${s.symbol} ${s.timeframe} · ${s.strategy}`;
+  const others = (s.symbols || []).filter((x) => x !== s.symbol);
+  const more = others.length ? ` (+ ${others.join(", ")})` : "";
+  $("market").textContent = `${s.symbol}${more} ${s.timeframe} · ${s.strategy}`;
   const stale = s.stale_feeds || [];
   $("feed").textContent = stale.length ? "feed STALE" : "feed ok";
   $("feed").className = stale.length ? "bad" : "good";

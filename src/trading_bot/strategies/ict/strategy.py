@@ -233,6 +233,9 @@ class Ict(Strategy):
         cancel = self._invalidated(candle)
         if cancel is not None:
             return cancel
+        blocked = self.entry_block(candle.close_time)
+        if blocked is not None:
+            return self._stand_aside(candle, blocked)
         if brk is not None:
             self._arm(candle, brk.side, brk.level)
         return None if math.isnan(atr) else self._enter(candle, atr)
@@ -273,6 +276,18 @@ class Ict(Strategy):
         return Signal(
             candle.symbol, Direction.FLAT, candle.close_time, candle.close,
             reason=f"setup invalidated: closed beyond the stop {pending.stop:g} before the entry",
+        )  # fmt: skip
+
+    def _stand_aside(self, candle: Candle, blocked: str) -> Signal | None:
+        """No new setup during a blackout (it would not count against the killzone's one
+        trade), and an entry still waiting to fill is canceled: it would fill inside it."""
+        self.armed = None
+        pending, self.pending = self.pending, None
+        if pending is None or self.position is not Direction.FLAT:
+            return None
+        return Signal(
+            candle.symbol, Direction.FLAT, candle.close_time, candle.close,
+            reason=f"entry canceled: {blocked}",
         )  # fmt: skip
 
     def _arm(self, candle: Candle, side: int, broken: float) -> None:

@@ -5,12 +5,13 @@ Start-up reconciliation follows written rules (`reconcile`), each problem one se
 1. Orders open in the database are adopted by the broker and brought up to date from Binance:
    fills made while the bot was down are booked (once: by trade id), cancels and expiries
    recorded, and placements of unknown fate looked up (and sent only if Binance never had them).
-2. An order open at Binance on the traded symbol under this bot's client id prefix, but unknown
+2. An order open at Binance (on any symbol) under this bot's client id prefix, but unknown
    to its database (a crash before the order was saved), is a problem: the bot cannot tell what
    it was for. Orders under other ids are the account owner's own: logged, left alone.
-3. The account must hold at least the bot's long position in the base asset (less one lot step
-   of dust), and at least the bot's cash in the quote asset: a bot that believes it owns more
-   than the account holds would size orders Binance refuses, or sell what is not its own.
+3. The account must hold at least the bot's long position of each symbol in its base asset
+   (less one lot step of dust), and at least the bot's cash in the quote asset: a bot that
+   believes it owns more than the account holds would size orders Binance refuses, or sell
+   what is not its own.
 Problems pause new entries (exits and protective orders go on), with the reasons in the pause;
 people fix the account or the books and resume (or restart: a clean reconciliation lifts a pause
 that an earlier one set).
@@ -32,7 +33,7 @@ from trading_bot.venues.binance.market import BinanceMarket
 from trading_bot.venues.binance.markets import Markets
 from trading_bot.venues.binance.rest import ApiCredentials
 from trading_bot.venues.binance.safety import check_api_key
-from trading_bot.venues.binance.schemas import AssetBalance
+from trading_bot.venues.binance.schemas import AccountInfo, AssetBalance
 from trading_bot.venues.binance.trading import BinanceTrading
 from trading_bot.venues.binance.user_data import BinanceUserData
 from trading_bot.venues.errors import AuthError
@@ -118,29 +119,22 @@ class BinanceLive:
         self._broker.adopt(orders)
 
     async def reconcile(self, books: Books, id_prefix: str) -> list[str]:
-        """Rules 1-3 of the module docstring; the problems found, for people."""
+        """Rules 1-3 of the module docstring, for the traded symbol and every symbol the books
+        hold; the problems found, for people."""
         assert self._broker is not None, "broker() first"
         await self._broker.reconcile()
-        symbol = self.market.symbol
         problems = [
-            f"order {o.our_id} ({o.side} {o.orig_qty} {symbol}) is open at Binance under this "
-            "bot's ids but unknown to its database: cancel it at Binance, or close it by hand"
-            for o in await self.trading.open_orders(symbol)
+            f"order {o.our_id} ({o.side} {o.orig_qty} {self.markets.symbol(o.symbol)}) is open "
+            "at Binance under this bot's ids but unknown to its database: cancel it at Binance, "
+            "or close it by hand"
+            for o in await self.trading.open_orders()  # every symbol: one request
             if o.our_id.startswith(id_prefix) and not self._broker.knows(o.our_id)
         ]
         account = await self.trading.account()
-        instrument = self.markets.instrument(symbol)
-        base, _, quote = symbol.partition("/")
-        position = books.position(symbol)
-        held = ZERO if position is None else position.qty
-        base_total = _total(account.balance(base))
-        if held > ZERO and base_total < held - instrument.lot_step:
-            problems.append(
-                f"the account holds {base_total:f} {base}, but the bot's books hold a position of "
-                f"{held}: was it sold outside the bot?"
-            )
-        if held < ZERO:
-            problems.append(f"the books hold a short position of {held} {base}; spot cannot")
+        open_positions = books.open_positions()
+        for symbol in dict.fromkeys([self.market.symbol, *(p.symbol for p in open_positions)]):
+            problems += self._check_position(books, account, symbol)
+        quote = self.market.symbol.partition("/")[2]
         quote_total = _total(account.balance(quote))
         if quote_total < books.cash:
             problems.append(
@@ -149,12 +143,27 @@ class BinanceLive:
             )
         log.info(
             "binance account reconciled",
-            base=f"{base_total} {base}",
             quote=f"{quote_total} {quote}",
-            position=str(held),
+            positions={p.symbol: str(p.qty) for p in open_positions},
             problems=len(problems),
         )
         return problems
+
+    def _check_position(self, books: Books, account: AccountInfo, symbol: str) -> list[str]:
+        """Rule 3 for one symbol's base asset."""
+        instrument = self.markets.instrument(symbol)
+        base = symbol.partition("/")[0]
+        position = books.position(symbol)
+        held = ZERO if position is None else position.qty
+        base_total = _total(account.balance(base))
+        if held > ZERO and base_total < held - instrument.lot_step:
+            return [
+                f"the account holds {base_total:f} {base}, but the bot's books hold a position "
+                f"of {held} {symbol}: was it sold outside the bot?"
+            ]
+        if held < ZERO:
+            return [f"the books hold a short position of {held} {base}; spot cannot"]
+        return []
 
     def tasks(self) -> dict[str, Coroutine[Any, Any, None]]:
         """The background work of a live run: the broker's worker and the order updates."""

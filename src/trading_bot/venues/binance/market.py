@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from trading_bot.core.clock import WallClock
@@ -34,9 +34,17 @@ class BinanceMarket:
         self.markets = await self.rest.markets()
         return self.markets.instrument(self.symbol)
 
-    async def history(self, until_open_time: int | None, count: int) -> list[Candle]:
+    def instrument(self, symbol: str) -> Instrument:
+        """Another symbol's rules (ValueError names one Binance does not list)."""
         assert self.markets is not None, "prepare() first"
-        venue_symbol, tf = self.markets.venue_symbol(self.symbol), self.timeframe_ms
+        return self.markets.instrument(symbol)
+
+    async def history(
+        self, until_open_time: int | None, count: int, symbol: str | None = None
+    ) -> list[Candle]:
+        assert self.markets is not None, "prepare() first"
+        symbol = symbol or self.symbol
+        venue_symbol, tf = self.markets.venue_symbol(symbol), self.timeframe_ms
         if until_open_time is None:
             now = await self.rest.server_time()
             until_open_time = now - now % tf - tf  # the latest closed candle
@@ -46,18 +54,21 @@ class BinanceMarket:
             venue_symbol, self.interval, start, until_open_time
         ):
             candles += [
-                Candle(self.symbol, tf, k.open_time, k.open, k.high, k.low, k.close, k.volume)
+                Candle(symbol, tf, k.open_time, k.open, k.high, k.low, k.close, k.volume)
                 for k in page
             ]
         return candles[-count:]
 
-    def feed(self, hub: EventHub, last_closed: LastClosed) -> Coroutine[Any, Any, None]:
+    def feed(
+        self, hub: EventHub, last_closed: LastClosed, symbols: Sequence[str] | None = None
+    ) -> Coroutine[Any, Any, None]:
+        """One connection for every symbol (default: the configured one)."""
         feed = BinanceFeed(
             hub,
             self.clock,
             self.rest,
             self.settings,
-            [self.symbol],
+            symbols or [self.symbol],
             self.interval,
             last_closed,
             poll_only=self.poll_only,

@@ -37,6 +37,7 @@ from trading_bot.venues.binance.schemas import (
     ExchangeInfo,
     RestKline,
     ServerTime,
+    Ticker24hr,
     rest_kline_decoder,
 )
 from trading_bot.venues.errors import (
@@ -263,6 +264,14 @@ class BinanceRest:
         except msgspec.DecodeError as exc:
             raise _unexpected(path, body, exc) from exc
 
+    async def ticker_24hr(self, venue_symbols: Sequence[str] | None = None) -> list[Ticker24hr]:
+        """The rolling 24 h statistics of these symbols (of every symbol when None), at the
+        request weight Binance charges for that many."""
+        path = "/api/v3/ticker/24hr"
+        params = None if venue_symbols is None else {"symbols": _json_list(venue_symbols)}
+        body = await self._get(path, params, ticker_weight(venue_symbols))
+        return self._decode(path, body, list[Ticker24hr])
+
     async def iter_klines(
         self, venue_symbol: str, interval: str, start_ms: int, end_ms: int
     ) -> AsyncIterator[list[RestKline]]:
@@ -330,11 +339,13 @@ class BinanceRest:
 
     # -- transport ----------------------------------------------------------------------------
 
-    async def _get(self, path: str, params: Mapping[str, str] | None = None) -> bytes:
+    async def _get(
+        self, path: str, params: Mapping[str, str] | None = None, weight: int | None = None
+    ) -> bytes:
         """GET with pacing, retrying temporary failures (reads are safe to repeat)."""
         attempts = self.settings.rest_attempts
         for attempt in range(1, attempts + 1):
-            await self.pacer.wait(WEIGHTS.get(path, 1))
+            await self.pacer.wait(WEIGHTS.get(path, 1) if weight is None else weight)
             try:
                 return await self._send("GET", path, params)
             except VenueError as exc:
@@ -433,6 +444,18 @@ def decode_reply(path: str, body: bytes, kind: type[T]) -> T:
         return msgspec.json.decode(body, type=kind)
     except msgspec.DecodeError as exc:
         raise _unexpected(path, body, exc) from exc
+
+
+def ticker_weight(venue_symbols: Sequence[str] | None) -> int:
+    """Binance's request weight of the 24 h ticker for these symbols (None: all of them)."""
+    if venue_symbols is None:
+        return 80
+    count = len(venue_symbols)
+    return 2 if count <= 20 else 40 if count <= 100 else 80
+
+
+def _json_list(items: Sequence[str]) -> str:
+    return msgspec.json.encode(list(items)).decode()
 
 
 def _retry_after(headers: Mapping[str, str], default: float) -> float:

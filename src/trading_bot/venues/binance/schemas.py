@@ -109,6 +109,17 @@ class RestKline(msgspec.Struct, array_like=True, gc=False):
     volume: float
 
 
+class Ticker24hr(msgspec.Struct, rename="camel"):
+    """The fields read of a FULL 24 h ticker (`GET /api/v3/ticker/24hr`): numbers as strings."""
+
+    symbol: str
+    last_price: Decimal
+    price_change_percent: Decimal
+    quote_volume: Decimal
+    bid_price: Decimal
+    ask_price: Decimal
+
+
 class ServerTime(msgspec.Struct, rename="camel"):
     server_time: int
 

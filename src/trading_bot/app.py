@@ -226,14 +226,22 @@ class TradingApp:
         assert self.recorder is not None
         async with self._saving:
             self._buffer_state()
-            await asyncio.to_thread(self.store.save, self.recorder.take_batch())
+            batch = self.recorder.take_batch()
+            try:
+                await asyncio.to_thread(self.store.save, batch)
+            except Exception:  # rolled back, nothing of it written: it goes with the next save
+                self.recorder.give_back(batch)
+                raise
 
     async def _flush_forever(self) -> None:
         interval = self.settings.storage.flush_interval_s
         while True:
             await asyncio.sleep(interval)
-            # shielded: stopping this task must not abandon a batch half-way to the database
-            await asyncio.shield(self._flush())
+            try:
+                # shielded: stopping this task must not abandon a batch half-way to the database
+                await asyncio.shield(self._flush())
+            except Exception as exc:  # the database is down or full: keep it all, retry
+                log_error(exc, task="storage-flush", detail="kept in memory; saved at the next try")
 
     def _problem(self) -> str | None:
         """Why the bot is unhealthy (the watchdog is not fed then), or None."""

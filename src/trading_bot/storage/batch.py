@@ -38,6 +38,18 @@ class RecordBatch:
         """A flat position (qty 0) deletes the symbol's row when saved."""
         self.positions[position.symbol] = replace(position)
 
+    def put_under(self, newer: RecordBatch) -> RecordBatch:
+        """This (older, unsaved) batch with `newer`'s records on top, where the latest wins:
+        a failed save's records, given back to the recorder to go with the next save."""
+        return RecordBatch(
+            {**self.orders, **newer.orders},
+            {**self.fills, **newer.fills},
+            [*self.trades, *newer.trades],
+            {**self.equity, **newer.equity},
+            {**self.positions, **newer.positions},
+            {**self.state, **newer.state},
+        )
+
     def set_state(self, key: str, value: Any) -> None:
         """Serialize now, so a value that is not JSON fails here, at its caller, and not later
         in a background save where it would take the whole batch down with it."""

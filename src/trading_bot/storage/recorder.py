@@ -64,6 +64,10 @@ class Recorder:
         batch, self._batch = self._batch, RecordBatch()
         return batch
 
+    def give_back(self, unsaved: RecordBatch) -> None:
+        """A batch whose save failed: it goes with the next one, under what came since."""
+        self._batch = unsaved.put_under(self._batch)
+
     def _on_order_submitted(self, event: OrderSubmitted) -> None:
         self._batch.add_order(event.order)
 

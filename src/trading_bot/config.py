@@ -53,7 +53,7 @@ from trading_bot.core.settings import (
 from trading_bot.notify.discord_config import DiscordSettings
 from trading_bot.notify.telegram_config import TelegramSettings
 from trading_bot.redaction import MASK, Redactor, is_sensitive_key, redact_url, url_passwords
-from trading_bot.services.runtime import ServicesSettings
+from trading_bot.services.settings import ServicesSettings
 from trading_bot.venues.binance.config import BinanceSettings
 from trading_bot.venues.oanda.config import OandaSettings
 

@@ -13,14 +13,8 @@ import pytest
 from trading_bot.core.clock import SimulatedClock, datetime_to_ms
 from trading_bot.core.hub import EventHub
 from trading_bot.services.http import Fetcher
-from trading_bot.services.news import (
-    DEFAULT_ALIASES,
-    NewsItem,
-    NewsReceived,
-    NewsService,
-    NewsSettings,
-    Tagger,
-)
+from trading_bot.services.news import NewsItem, NewsReceived, NewsService, Tagger
+from trading_bot.services.settings import DEFAULT_ALIASES, NewsSettings
 from trading_bot.testing.fake_feeds import FakeFeedServer
 from trading_bot.venues.errors import InvalidRequest, TemporaryError
 

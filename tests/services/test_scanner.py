@@ -17,10 +17,9 @@ from trading_bot.core.hub import EventHub
 from trading_bot.data.files import load_candles
 from trading_bot.services.scanner import PriceAlert, PriceScanner, ScannerSettings
 from trading_bot.services.scanner_binance import BinanceScanSource
-from trading_bot.venues.binance.rest import ticker_weight
 from trading_bot.testing.fake_binance import FakeBinance
 from trading_bot.testing.fake_binance_tickers import FakeBinanceTickers
-from trading_bot.venues.binance.rest import BinanceRest
+from trading_bot.venues.binance.rest import BinanceRest, ticker_weight
 from trading_bot.venues.errors import TemporaryError
 
 HOUR = 3_600_000
@@ -92,7 +91,12 @@ async def test_tickers_are_asked_for_in_one_request_with_their_weight(market: Ma
     request = market.fake.requests[-1]
     assert request.path == "/api/v3/ticker/24hr"
     assert request.params == {"symbols": '["BTCUSDT"]'}
-    assert [ticker_weight(n) for n in (["A"], ["A"] * 20, ["A"] * 21, ["A"] * 100)] == [2, 2, 40, 40]
+    assert [ticker_weight(n) for n in (["A"], ["A"] * 20, ["A"] * 21, ["A"] * 100)] == [
+        2,
+        2,
+        40,
+        40,
+    ]
     assert ticker_weight(["A"] * 101) == ticker_weight(None) == 80
 
 

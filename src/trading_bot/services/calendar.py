@@ -34,60 +34,23 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
 import structlog
-from pydantic import Field, field_validator
 
 from trading_bot.core.clock import Clock, datetime_to_ms, ms_to_iso
-from trading_bot.core.settings import Section
 from trading_bot.services.currencies import currencies_of
 from trading_bot.services.http import Fetcher, describe_url
 from trading_bot.services.scheduler import Job
+from trading_bot.services.settings import CalendarSettings
 from trading_bot.venues.errors import InvalidRequest
 
 log = structlog.get_logger("trading_bot.calendar")
 
 MINUTE_MS = 60_000
 EVERY_CURRENCY = "ALL"
-DOLLAR_STABLECOINS: dict[str, tuple[str, ...]] = {"USD": ("USDT", "USDC")}
 _CLOCK_TIME = re.compile(r"(\d{1,2}):(\d{2})\s*([ap]m)", re.I)
-
-
-class CalendarSettings(Section):
-    enabled: bool = Field(False, description="refuse entries around high-impact events")
-    url: str = Field(
-        "https://nfs.faireconomy.media/ff_calendar_thisweek.xml",
-        description="the weekly calendar XML (ForexFactory format)",
-    )
-    timezone: str = Field("UTC", description="IANA zone the feed's dates and times are in")
-    refresh_interval_s: float = Field(3600.0, ge=60, description="how often to fetch it")
-    timeout_s: float = Field(20.0, gt=0, description="HTTP timeout of one fetch")
-    impacts: tuple[str, ...] = Field(("High",), description="impact levels that black out")
-    minutes_before: int = Field(30, ge=0, le=1440, description="blackout start before an event")
-    minutes_after: int = Field(30, ge=0, le=1440, description="blackout end after an event")
-    also_affects: dict[str, tuple[str, ...]] = Field(
-        default_factory=lambda: dict(DOLLAR_STABLECOINS),
-        description="currencies an event's currency also moves (USD events and USDT pairs)",
-    )
-    flatten_minutes_before: int | None = Field(
-        None, ge=0, le=1440, description="close positions this long before an event (none: keep)"
-    )
-    block_until_loaded: bool = Field(
-        False, description="refuse entries while the calendar has never been loaded"
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as UTC)"
-            ) from None
-        return value
 
 
 class RawEvent(msgspec.Struct, frozen=True):

@@ -24,11 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
-from pydantic import Field
 from sqlalchemy.engine import make_url
 
 from trading_bot.core.clock import Clock
-from trading_bot.core.settings import Section
+from trading_bot.services.settings import HousekeepingSettings
 
 log = structlog.get_logger("trading_bot.housekeeping")
 
@@ -36,27 +35,6 @@ DAY_S = 86_400
 MB = 1_000_000
 _STAMP = "%Y%m%dT%H%M%SZ"
 _STAMP_PATTERN = r"\d{8}T\d{6}Z"
-
-
-class HousekeepingSettings(Section):
-    enabled: bool = Field(False, description="clean the log folder and back up the database")
-    log_dir: Path | None = Field(None, description="the folder cleaned (none: no log cleaning)")
-    patterns: tuple[str, ...] = Field(
-        ("*.log", "*.log.*", "*.jsonl", "*.jsonl.*"), description="names of the files cleaned"
-    )
-    compress_after_days: float | None = Field(
-        1.0, ge=0, description="gzip logs unchanged this long (none: never)"
-    )
-    delete_after_days: float | None = Field(
-        30.0, gt=0, description="delete logs unchanged this long (none: never)"
-    )
-    max_total_mb: float | None = Field(
-        500.0, gt=0, description="delete the oldest logs while the folder holds more (none: no cap)"
-    )
-    interval_s: float = Field(3600.0, ge=60, description="how often to clean the logs")
-    backup_dir: Path | None = Field(None, description="where database backups go (none: none)")
-    backup_interval_s: float = Field(86_400.0, ge=60, description="time between backups")
-    keep_backups: int = Field(7, ge=1, description="backups kept; older ones are deleted")
 
 
 @dataclass

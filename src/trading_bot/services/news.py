@@ -23,14 +23,13 @@ from typing import Any, ClassVar
 import feedparser
 import msgspec
 import structlog
-from pydantic import Field
 
 from trading_bot.core.clock import Clock
 from trading_bot.core.events import Event, EventType
 from trading_bot.core.hub import EventHub
-from trading_bot.core.settings import Section
 from trading_bot.services.currencies import currencies_of
 from trading_bot.services.http import Fetcher, describe_url
+from trading_bot.services.settings import NewsSettings
 from trading_bot.venues.errors import InvalidRequest, VenueError
 
 log = structlog.get_logger("trading_bot.news")
@@ -39,35 +38,6 @@ NEWS_RECEIVED = EventType.NEWS_RECEIVED
 HOUR_MS = 3_600_000
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
-
-DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
-    "USD": ("dollar", "greenback", "Fed", "FOMC", "Powell", "nonfarm", "non-farm"),
-    "EUR": ("euro", "eurozone", "euro zone", "ECB", "Lagarde"),
-    "GBP": ("sterling", "pound", "BoE", "Bank of England"),
-    "JPY": ("yen", "BoJ", "Bank of Japan"),
-    "CHF": ("Swiss franc", "SNB"),
-    "AUD": ("Aussie", "RBA"),
-    "CAD": ("loonie", "Bank of Canada"),
-    "BTC": ("bitcoin",),
-    "ETH": ("ether", "ethereum"),
-}
-
-
-class NewsSettings(Section):
-    enabled: bool = Field(False, description="poll the news feeds")
-    feeds: tuple[str, ...] = Field((), description="RSS or Atom feed URLs")
-    interval_s: float = Field(300.0, ge=30, description="how often to poll every feed")
-    timeout_s: float = Field(20.0, gt=0, description="HTTP timeout of one fetch")
-    max_age_hours: float = Field(24.0, gt=0, description="older items are not published")
-    remember: int = Field(5000, ge=100, description="item ids kept to recognise repeats")
-    thread_above_bytes: int = Field(
-        65_536, ge=0, description="parse documents larger than this in a worker thread"
-    )
-    aliases: dict[str, tuple[str, ...]] = Field(
-        default_factory=lambda: dict(DEFAULT_ALIASES),
-        description="words that mention a currency besides its code (case-insensitive)",
-    )
-    notify: bool = Field(True, description="send items about the traded symbols to the notifiers")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,39 +17,24 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
-
 from trading_bot.core.clock import Clock
 from trading_bot.core.hub import EventHub, Priority
-from trading_bot.core.settings import Section
 from trading_bot.notify.messages import Notification
 from trading_bot.services import notices
 from trading_bot.services.calendar import (
     CalendarService,
-    CalendarSettings,
     EconomicCalendar,
     flatten_job,
 )
-from trading_bot.services.housekeeping import Housekeeping, HousekeepingSettings, sqlite_path
+from trading_bot.services.housekeeping import Housekeeping, sqlite_path
 from trading_bot.services.http import Fetcher
-from trading_bot.services.news import NewsItem, NewsService, NewsSettings
-from trading_bot.services.scanner import PriceAlert, PriceScanner, ScannerSettings, ScanSource
+from trading_bot.services.news import NewsItem, NewsService
+from trading_bot.services.scanner import PriceAlert, PriceScanner, ScanSource
 from trading_bot.services.scheduler import Job, Scheduler, TaskInfo
-from trading_bot.services.universe import Apply, Universe, UniverseSettings
+from trading_bot.services.settings import ServicesSettings
+from trading_bot.services.universe import Apply, Universe
 
 FLATTEN_CHECK_S = 30.0  # how often the flatten-before-events job looks at the calendar
-
-
-class ServicesSettings(Section):
-    news: NewsSettings = NewsSettings()
-    calendar: CalendarSettings = CalendarSettings()
-    scanner: ScannerSettings = ScannerSettings()
-    universe: UniverseSettings = UniverseSettings()
-    housekeeping: HousekeepingSettings = HousekeepingSettings()
-    jitter_fraction: float = Field(
-        0.1, ge=0, lt=1, description="random delay within each interval, as a fraction of it"
-    )
-    retry_s: float = Field(30.0, gt=0, description="first retry after a failed run (doubling)")
 
 
 @dataclass

@@ -18,37 +18,16 @@ from typing import ClassVar, Protocol
 import numpy as np
 import pandas as pd
 import structlog
-from pydantic import Field
 
 from trading_bot.core.clock import Clock
 from trading_bot.core.events import Event, EventType
 from trading_bot.core.hub import EventHub
-from trading_bot.core.settings import Section
+from trading_bot.services.settings import ScannerSettings
 from trading_bot.strategies.ict.indicators.structure import atr
 
 log = structlog.get_logger("trading_bot.scanner")
 
 PRICE_ALERT = EventType.PRICE_ALERT
-
-
-class ScannerSettings(Section):
-    enabled: bool = Field(False, description="scan the watchlist")
-    symbols: tuple[str, ...] = Field((), description="the watchlist, as BASE/QUOTE")
-    interval_s: float = Field(300.0, ge=10, description="how often to scan")
-    atr_interval: str = Field("1h", description="candles the ATR is measured on")
-    atr_period: int = Field(14, ge=1, le=500, description="candles in the ATR (Wilder)")
-    change_pct: float | None = Field(
-        5.0, gt=0, description="alert when the 24 h change reaches +/- this % (none: never)"
-    )
-    atr_pct: float | None = Field(
-        None, gt=0, description="alert when the ATR reaches this % of the price (none: never)"
-    )
-    quote_volume: float | None = Field(
-        None, gt=0, description="alert when the 24 h quote volume reaches this (none: never)"
-    )
-    rearm_fraction: float = Field(
-        0.8, gt=0, le=1, description="an alert re-arms once its measure is below this x threshold"
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,46 +14,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
-from pydantic import Field
 
-from trading_bot.core.settings import Section
 from trading_bot.services.scanner import ScanSource, Ticker, atr_pct
+from trading_bot.services.settings import UniverseSettings
 
 log = structlog.get_logger("trading_bot.universe")
 
 ATR_CHECKS_PER_PICK = 3  # at most top_n x this candidates have their candles fetched
 
 Apply = Callable[[list[str]], Awaitable[object]]
-
-
-class UniverseSettings(Section):
-    enabled: bool = Field(
-        False,
-        description="trade the top N symbols by 24 h quote volume, chosen again every "
-        "interval_s (Binance only; binance.symbol is always traded too)",
-    )
-    top_n: int = Field(5, ge=1, le=50, description="how many symbols the ranking picks")
-    quote_asset: str = Field("USDT", min_length=1, description="only symbols quoted in this")
-    exclude: tuple[str, ...] = Field(
-        (), description="symbols never picked, as BASE/QUOTE (e.g. stablecoin pairs)"
-    )
-    min_price: float | None = Field(None, gt=0, description="skip symbols priced below this")
-    max_price: float | None = Field(None, gt=0, description="skip symbols priced above this")
-    min_quote_volume: float | None = Field(
-        None, gt=0, description="skip symbols with less 24 h quote volume than this"
-    )
-    max_spread_pct: float | None = Field(
-        0.1, gt=0, description="skip symbols whose bid-ask spread is wider than this % of mid"
-    )
-    min_atr_pct: float | None = Field(
-        None, gt=0, description="skip symbols whose ATR is below this % of the price"
-    )
-    max_atr_pct: float | None = Field(
-        None, gt=0, description="skip symbols whose ATR is above this % of the price"
-    )
-    atr_interval: str = Field("1h", description="candles the ATR is measured on")
-    atr_period: int = Field(14, ge=1, le=500, description="candles in the ATR (Wilder)")
-    interval_s: float = Field(3600.0, ge=60, description="how often the ranking is redone")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ its last processed candle, so a change loses no candle.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import structlog
@@ -195,7 +195,7 @@ class TradedSymbols:
                 return
             log.info("feed restarting for the traded symbols", symbols=self.symbols)
 
-    def _feed(self, symbols: list[str]) -> Any:
+    def _feed(self, symbols: list[str]) -> Coroutine[Any, Any, None]:
         processor, timeframe = self.pipeline.processor, self.timeframe
 
         def last_closed(symbol: str) -> int | None:

@@ -2,7 +2,11 @@
 Telegram commands call the same methods), plus paged reads of the store.
 
 Every route is `async def`: FastAPI runs plain `def` routes in worker threads, and the
-pipeline must only be touched from the event loop. Database reads go to a thread explicitly."""
+pipeline must only be touched from the event loop. Database reads go to a thread explicitly.
+
+The commands (POST) take no body and no query parameter: one sent is refused (422), never
+ignored, so that `close/BTC-USDT?qty=0.1` cannot close the whole position while its caller
+believes it closed a part."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from trading_bot.api.errors import ApiError, ErrorBody
@@ -44,6 +48,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Nothing of that name"}
 }
+
+
+async def takes_nothing(request: Request) -> None:
+    """Refuses a command sent with a body or query parameters it would not read."""
+    if request.query_params:
+        names = ", ".join(sorted(set(request.query_params)))[:80]
+        raise ApiError(422, f"query parameter {names}: this command takes no parameters")
+    length = request.headers.get("content-length", "0")
+    if length != "0" or "transfer-encoding" in request.headers:
+        raise ApiError(422, "request body: this command takes no body")
+
+
+COMMAND = [Depends(takes_nothing)]
 
 
 def api_router(
@@ -117,18 +134,21 @@ def api_router(
     async def background_tasks() -> TaskList:
         return TaskList(tasks=task_views(tasks()), scheduled=control.scheduled())
 
-    @router.post("/pause", summary="No new entries (exits and protection go on)")
+    @router.post(
+        "/pause", dependencies=COMMAND, summary="No new entries (exits and protection go on)"
+    )
     async def pause() -> PauseResult:
         changed = control.pause(WHO)
         return PauseResult(paused=True, changed=changed)
 
-    @router.post("/resume", summary="New entries again")
+    @router.post("/resume", dependencies=COMMAND, summary="New entries again")
     async def resume() -> PauseResult:
         changed = control.resume()
         return PauseResult(paused=False, changed=changed)
 
     @router.post(
         "/close/{target}",
+        dependencies=COMMAND,
         summary="Close a position at market, or cancel an open order by its client id",
         responses=_NOT_FOUND,
     )
@@ -142,7 +162,11 @@ def api_router(
         except ControlError as exc:
             raise ApiError(404, str(exc)) from None
 
-    @router.post("/closeall", summary="Cancel every open order and close every position")
+    @router.post(
+        "/closeall",
+        dependencies=COMMAND,
+        summary="Cancel every open order and close every position",
+    )
     async def close_all() -> CloseAllResult:
         return CloseAllResult(positions_closing=control.close_all(WHO))
 

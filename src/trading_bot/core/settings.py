@@ -1,7 +1,8 @@
 """Settings of the core components, validated by pydantic.
 
 Frozen, and unknown keys are errors: a typo in a configuration key must never become a silent
-default. The configuration file composes these sections (see `trading_bot.config`).
+default; so are NaN and infinite numbers (`starting_cash = inf` is no amount of money). The
+configuration file composes these sections (see `trading_bot.config`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class InstrumentSettings(Section):

@@ -10,6 +10,10 @@ and is logged with the sender. Destructive commands (/close, /closeall, /stop) a
 inline buttons; a confirmation is good once, for `CONFIRM_TTL_S`, and only from the person who
 asked. Another process polling with the same token (409 Conflict) is reported in one sentence
 that says what to do.
+
+Whatever arrives, the bot goes on: an update PTB cannot read, one that makes a handler fail, a
+confirmation that is forged, used or expired, and a message that is no command of this bot are
+each dropped with a logged reason and counted in `dropped` (shown by /health).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from html import escape
@@ -46,12 +51,19 @@ from trading_bot import __version__
 from trading_bot.control import BotControl, ControlError
 from trading_bot.notify import telegram_replies as replies
 from trading_bot.notify.telegram_config import TelegramSettings
+from trading_bot.notify.telegram_intake import ReadableUpdates
 from trading_bot.notify.telegram_sender import retry_after_s
 from trading_bot.notify.telegram_text import split
 
 log = structlog.get_logger("trading_bot.notify.telegram")
 
 CONFIRM_TTL_S = 120.0
+MAX_TRADES_SHOWN = 100
+# why an update was dropped (besides the intake's UNREADABLE)
+FAILED = "failed"
+UNKNOWN_CONFIRMATION = "unknown confirmation"  # forged, garbled or already used
+EXPIRED_CONFIRMATION = "expired confirmation"
+NO_COMMAND = "no command"  # from an allowed chat, but no command of this bot
 REPLY_ATTEMPTS = 3
 CONFLICT_REPORT_EVERY_S = 600.0
 CONFLICT_ADVICE = (
@@ -77,18 +89,27 @@ class _Pending:
 class TelegramControlBot:
     """Commands in, answers out; `application.bot` can be shared with the TelegramSender."""
 
-    def __init__(self, settings: TelegramSettings, control: BotControl) -> None:
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        control: BotControl,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`now` times confirmations (seconds; tests move it)."""
         assert settings.bot_token is not None, "TelegramSettings validates this"
         self.settings = settings
         self.control = control
+        self._now = now
         self.application = (
             Application.builder()
             .token(settings.bot_token.get_secret_value())
             .base_url(settings.base_url)
             .base_file_url(settings.base_file_url)
+            .get_updates_request(ReadableUpdates(self._drop))
             .build()
         )
-        self.refused = 0  # updates from strangers, ignored
+        self.refused = 0  # strangers' messages, and presses of another person's confirmation
+        self.dropped: Counter[str] = Counter()  # bad updates, by reason
         self.conflicts = 0
         self._conflict_reported = -CONFLICT_REPORT_EVERY_S
         self._pending: dict[str, _Pending] = {}
@@ -162,6 +183,8 @@ class TelegramControlBot:
         for name, handler in commands.items():
             app.add_handler(CommandHandler(name, self._guarded(handler), filters=allowed))
         app.add_handler(CallbackQueryHandler(self._confirmation))
+        app.add_handler(MessageHandler(allowed, self._no_command))  # what no handler above took
+        app.add_error_handler(self._on_error)
 
     def _guarded(self, handler: Handler) -> Handler:
         """Answers a ControlError with its reason, and any other failure without crashing."""
@@ -172,10 +195,29 @@ class TelegramControlBot:
             except ControlError as exc:
                 await _reply(update, f"⚠️ {escape(str(exc))}")
             except Exception as exc:  # fail loud, keep running
-                log.error("telegram command failed", exc_info=exc)
+                self._failed(update, exc)
                 await _reply(update, "⚠️ That failed; the log has the details.")
 
         return run
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB's error handler: whatever escaped a handler (or its reply)."""
+        self._failed(update, context.error)
+
+    def _failed(self, update: object, exc: BaseException | None) -> None:
+        self.dropped[FAILED] += 1
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update failed", update_id=update_id, exc_info=exc)
+
+    def _drop(self, reason: str, error: str, update: object) -> None:
+        self.dropped[reason] += 1
+        log.warning("telegram update dropped", reason=reason, error=error, update=str(update)[:200])
+
+    async def _no_command(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        self.dropped[NO_COMMAND] += 1
+        message = update.effective_message
+        text = message.text if message is not None and isinstance(message.text, str) else ""
+        log.info("telegram message ignored: no command of this bot", text=text[:40])
 
     async def _stranger(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         self.refused += 1
@@ -204,6 +246,8 @@ class TelegramControlBot:
 
     async def _trades(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         count = _count(context.args, 5)
+        if count > MAX_TRADES_SHOWN:
+            raise ControlError(f"at most {MAX_TRADES_SHOWN} trades fit in a chat; the API has all")
         await _reply(update, replies.trades(await self.control.trades(count)))
 
     async def _profit(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
@@ -216,8 +260,8 @@ class TelegramControlBot:
         await _reply(update, replies.performance(await self.control.performance()))
 
     async def _health(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        text = replies.health(self.control.health())
-        await _reply(update, text + replies.scheduled(self.control.scheduled()))
+        text = replies.health(self.control.health()) + replies.scheduled(self.control.scheduled())
+        await _reply(update, text + replies.intake(self.dropped, self.refused))
 
     async def _logs(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, replies.log_lines(self.control.logs(_count(context.args, 10))))
@@ -254,11 +298,12 @@ class TelegramControlBot:
 
     async def _ask(self, update: Update, action: str, argument: str, question: str) -> None:
         user, chat = update.effective_user, update.effective_chat
-        assert user is not None and chat is not None
+        if user is None or chat is None:  # an anonymous group admin, a channel
+            raise ControlError("only a person can confirm this: send it from your own account")
         self._forget_expired()
         token = secrets.token_urlsafe(12)
         self._pending[token] = _Pending(
-            action, argument, user.id, chat.id, time.monotonic() + CONFIRM_TTL_S
+            action, argument, user.id, chat.id, self._now() + CONFIRM_TTL_S
         )
         buttons = InlineKeyboardMarkup(
             [
@@ -272,18 +317,30 @@ class TelegramControlBot:
 
     async def _confirmation(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        if query is None or query.data is None:
+        if query is None:
             return
-        answer, _sep, token = query.data.partition(":")
+        data = query.data or ""  # a game button has none
+        answer, _sep, token = data.partition(":")
         pending = self._pending.get(token)
         message = query.message
         chat_id = None if message is None else message.chat.id
-        if pending is None or (pending.user_id, pending.chat_id) != (query.from_user.id, chat_id):
-            self.refused += pending is not None
+        user_id = query.from_user.id
+        if pending is None or (pending.user_id, pending.chat_id) != (user_id, chat_id):
+            if pending is None:
+                self._drop(UNKNOWN_CONFIRMATION, "no such confirmation waits", data[:64])
+            else:
+                self.refused += 1
+                log.warning(
+                    "telegram confirmation pressed by another person; refused",
+                    action=pending.action,
+                    user_id=user_id,
+                    chat_id=chat_id,
+                )
             await query.answer("This confirmation is not yours, or it has expired.")
             return
         del self._pending[token]  # good once
-        if time.monotonic() > pending.expires:
+        if self._now() > pending.expires:
+            self._drop(EXPIRED_CONFIRMATION, "pressed too late", pending.action)
             await query.answer("Expired: ask again.")
             await query.edit_message_text("Expired: nothing was done.")
             return
@@ -308,7 +365,7 @@ class TelegramControlBot:
         return "Stopping: open orders and positions stay as they are, state is saved."
 
     def _forget_expired(self) -> None:
-        now = time.monotonic()
+        now = self._now()
         for token in [t for t, p in self._pending.items() if p.expires < now]:
             del self._pending[token]
 
@@ -340,7 +397,7 @@ def _count(args: list[str] | None, default: int) -> int:
     try:
         return int(args[0])
     except ValueError:
-        raise ControlError(f"expected a number, got {args[0]!r}") from None
+        raise ControlError(f"expected a number, got {args[0][:20]!r}") from None
 
 
 def _who(update: Update) -> str:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from trading_bot.control import (
@@ -78,7 +78,7 @@ def status(s: Status) -> str:
     last = "none yet" if s.last_candle_time is None else ms_to_iso(s.last_candle_time)
     rows = [
         ("mode", s.mode.upper() + (" (SYNTHETIC data)" if s.synthetic else "")),
-        ("market", f"{s.symbol} {s.timeframe}"),
+        ("market", f"{', '.join(s.symbols)} {s.timeframe}"),
         ("strategy", s.strategy),
         ("equity", money(s.equity)),
         ("cash", money(s.cash)),
@@ -182,6 +182,16 @@ def scheduled(tasks: Sequence[TaskInfo]) -> str:
         + table(rows, right=[False, True, True])
         + "".join(f"\n• {line}" for line in failing)
     )
+
+
+def intake(dropped: Mapping[str, int], refused: int) -> str:
+    """What the Telegram bot did not act on, when there was any: updates dropped by reason,
+    and messages or button presses of people it does not obey."""
+    parts = [f"{reason} {count}" for reason, count in sorted(dropped.items()) if count]
+    lines = [f"dropped updates: {escape(', '.join(parts))}"] if parts else []
+    if refused:
+        lines.append(f"refused (not allowed): {refused}")
+    return "\n<b>Telegram</b>" + "".join(f"\n• {line}" for line in lines) if lines else ""
 
 
 def log_lines(lines: Sequence[str]) -> str:

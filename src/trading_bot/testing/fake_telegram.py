@@ -12,7 +12,8 @@ answers have the Bot API's shapes: ``{"ok": true, "result": ...}`` or ``{"ok": f
 "error_code", "description", "parameters"}``.
 
 Tests play the users: `send_text(chat_id, user_id, "/status")` and `press_button(chat_id,
-user_id, data=...)` queue updates; `sent(chat_id)` lists what the bot sent there and
+user_id, data=...)` queue updates, and `push_update(content)` queues any update at all (hostile
+ones for fuzzing); `sent(chat_id)` lists what the bot sent there and
 `wait_sent(chat_id, n)` waits for it, without sleeping. Faults: `fail(method, times, 429,
 retry_after=1)` (flood control), `fail("getUpdates", times, 409)` (another instance polling),
 `fail(method, times, 502)`, and `delay(method, seconds)`.
@@ -192,6 +193,16 @@ class FakeTelegram:
                 ):
                     return self._push_callback(chat, message, user_id, button["callback_data"])
         raise LookupError(f"no bot message in chat {chat_id} has a button {data or text!r}")
+
+    def push_update(self, content: dict[str, Any]) -> int:
+        """Queue an update of any content (`{"message": {...}}`, or anything else) as Telegram
+        would deliver it, with the next update id; the id of a callback query in it can be
+        answered once. The content is not checked: this is how tests send what the real
+        Telegram never would. Returns the update id."""
+        query = content.get("callback_query")
+        if isinstance(query, dict) and isinstance(query.get("id"), str):
+            self._open_callbacks.add(query["id"])
+        return self._push(content)
 
     def sent(self, chat_id: int) -> list[SentMessage]:
         """What the bot sent to a chat, in order (edits applied)."""

@@ -72,6 +72,7 @@ SHUTDOWN_REASON = "shutdown"
 RUNNING = "Running."  # the end of the start-up announcement
 RECONCILIATION = "reconciliation with the venue found problems"  # a pause's reason starts so
 ID_PREFIX = "tb-"  # our client order ids: how our orders are told from others at the venue
+RELOADED = ("logging", "risk")  # the sections SIGHUP applies at once
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -302,7 +303,8 @@ class TradingApp:
         self.stop_requested.set()
 
     def reload(self) -> None:
-        """SIGHUP: re-read the configuration; apply logging and risk limits, keep the rest."""
+        """SIGHUP: re-read the configuration; apply logging and risk limits, and name the
+        sections whose changes wait for a restart (the API token, Telegram's chats, ...)."""
         try:
             fresh = load_settings(self.config_path)
         except ConfigError as exc:
@@ -312,8 +314,13 @@ class TradingApp:
             return
         configure_logging(fresh.logging, secret_values(fresh))
         self.pipeline.risk.settings = fresh.risk
-        if fresh.pipeline.strategy != self.settings.pipeline.strategy:
-            log.warning("strategy changes take effect after a restart")
+        later = [
+            name
+            for name in type(fresh).model_fields
+            if name not in RELOADED and getattr(fresh, name) != getattr(self.settings, name)
+        ]
+        if later:
+            log.warning("these changes take effect after a restart", sections=later)
         self.settings = fresh
         log_action("config reloaded", path=str(self.config_path))
 

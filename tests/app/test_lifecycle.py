@@ -17,8 +17,17 @@ async def test_sighup_reloads_a_good_config_and_keeps_running_on_a_bad_one(
     config = write_config(tmp_path / "bot.toml", tmp_path, candles=100_000, speed=20)
     bot = await BotProcess.start(config, tmp_path)
     await bot.wait_for(STARTED)
-    write_config(config, tmp_path, candles=100_000, speed=20, risk="max_open_positions = 2")
+    write_config(
+        config,
+        tmp_path,
+        candles=100_000,
+        speed=20,
+        risk="max_open_positions = 2",
+        strategy='name = "sma_cross"\nparams = { fast = 5, slow = 20 }',
+    )
     bot.send(signal.SIGHUP)
+    later = await bot.wait_for("take effect after a restart")
+    assert "strategy" in later and "risk" not in later  # risk limits apply at once
     await bot.wait_for("config reloaded")
     config.write_text("[risk]\nmax_open_positions = 0\n")
     bot.send(signal.SIGHUP)

@@ -107,6 +107,14 @@ def test_check_config_accepts_a_good_file_and_rejects_a_bad_one(tmp_path: Path) 
     assert "did you mean 'max_open_positions'" in output
 
 
+def test_check_config_checks_the_strategy_parameters(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[strategy]\nname = "sma_cross"\nparams = { nope = 3 }\n')
+    code, output = invoke("check-config", str(bad))
+    assert code == 2
+    assert "strategy sma_cross parameter nope = 3" in output and "Traceback" not in output
+
+
 def test_run_refuses_a_bad_config_without_a_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[bot]\nmode = "yolo"\n')

@@ -24,7 +24,7 @@ from trading_bot.data.timeframes import parse_time, parse_timeframe
 from trading_bot.logs import configure_logging
 from trading_bot.notify.console import Terminal
 from trading_bot.storage import StorageError
-from trading_bot.strategies.registry import StrategyError
+from trading_bot.strategies.registry import StrategyError, build_strategy
 from trading_bot.venues.errors import VenueError
 
 app = typer.Typer(
@@ -123,9 +123,11 @@ def health(config: ConfigOption = None) -> None:
 def check_config(
     file: Annotated[Path, typer.Argument(help="The TOML configuration file to validate.")],
 ) -> None:
-    """Validate a configuration file (with environment overrides): exit 0 if it is good, or
-    print one line per problem (key, value, why) and exit 2."""
+    """Validate a configuration file (with environment overrides), the strategy's parameters
+    included: exit 0 if it is good, or print one line per problem (key, value, why) and exit 2."""
     settings = _load(file)
+    with user_errors():  # the strategy checks its own parameters when it is built
+        build_strategy(settings.strategy.name, settings.strategy.params, "CHECK/ONLY", 60_000)
     console.print(f"{file}: OK ({settings.bot.mode} mode, strategy {settings.strategy.name})")
 
 

@@ -115,6 +115,14 @@ def test_check_config_checks_the_strategy_parameters(tmp_path: Path) -> None:
     assert "strategy sma_cross parameter nope = 3" in output and "Traceback" not in output
 
 
+def test_a_bad_option_value_is_one_line_naming_it(tmp_path: Path, shared_data: Path) -> None:
+    data = str(shared_data / "binance-BTCUSDT-1h.csv.gz")
+    for cash, why in (("-5", "greater than 0"), ("nan", "finite number")):
+        code, output = invoke("backtest", "--data", data, "--strategy", "sma_cross", "--cash", cash)
+        assert code == 2 and f"starting_cash = {float(cash)!r}: Input should be " in output
+        assert why in output and "Traceback" not in output and "validation error" not in output
+
+
 def test_run_refuses_a_bad_config_without_a_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[bot]\nmode = "yolo"\n')

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from trading_bot import __version__
@@ -72,6 +73,14 @@ def user_errors() -> Iterator[None]:
     except ConfigError as exc:
         for problem in exc.problems:
             errors.print(f"[bold red]config error:[/] {problem}", highlight=False)
+        raise typer.Exit(2) from None
+    except ValidationError as exc:  # an option's value refused by the settings it goes into
+        for error in exc.errors(include_url=False):
+            key = ".".join(map(str, error["loc"]))
+            errors.print(
+                f"[bold red]error:[/] {key} = {error.get('input')!r}: {error['msg']}",
+                highlight=False,
+            )
         raise typer.Exit(2) from None
     except USER_ERRORS as exc:
         fail(str(exc))

@@ -33,6 +33,9 @@ class BooksAt:
     def position(self, symbol: str) -> Position | None:
         return self.positions.get(symbol)
 
+    def open_positions(self) -> list[Position]:
+        return [p for p in self.positions.values() if p.is_open]
+
 
 @pytest.fixture
 async def venue(btc_5m: pd.DataFrame) -> AsyncIterator[FakeBinanceTrading]:
@@ -82,6 +85,16 @@ async def test_books_that_agree_with_the_account_reconcile_cleanly(
     live = await connect(venue)
     books = BooksAt(Decimal(5_000), {SYMBOL: Position(SYMBOL, Decimal("0.5"))})
     assert await reconcile(live, books) == []
+
+
+async def test_every_symbol_held_is_reconciled(venue: FakeBinanceTrading) -> None:
+    """A dynamic universe holds other symbols than the configured one: each is checked."""
+    live = await connect(venue)
+    held = {SYMBOL: Position(SYMBOL, Decimal("0.5")), "ETH/USDT": Position("ETH/USDT", Decimal(2))}
+    problems = await reconcile(live, BooksAt(Decimal(5_000), held))
+    assert problems == [
+        "the books hold ETH/USDT, which Binance does not list now: close it by hand"
+    ]
 
 
 async def test_each_disagreement_is_named(venue: FakeBinanceTrading) -> None:

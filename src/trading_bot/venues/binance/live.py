@@ -151,7 +151,10 @@ class BinanceLive:
 
     def _check_position(self, books: Books, account: AccountInfo, symbol: str) -> list[str]:
         """Rule 3 for one symbol's base asset."""
-        instrument = self.markets.instrument(symbol)
+        try:
+            instrument = self.markets.instrument(symbol)
+        except ValueError:
+            return [f"the books hold {symbol}, which Binance does not list now: close it by hand"]
         base = symbol.partition("/")[0]
         position = books.position(symbol)
         held = ZERO if position is None else position.qty

@@ -6,8 +6,9 @@ from trading_bot.core.events import (
     OrderRejected,
     RiskLimitHit,
     TradingPaused,
+    TradingSignalGenerated,
 )
-from trading_bot.core.model import Candle, Direction, Instrument
+from trading_bot.core.model import Candle, Direction, Instrument, Signal
 
 from .conftest import HOUR, SYMBOL, MakeDriver
 
@@ -102,3 +103,21 @@ def test_entries_from_candles_that_closed_too_long_ago_are_refused_but_exits_go(
     assert d.pipeline.portfolio.open_position_count() == 0  # the FLAT exit went
     (rejected,) = d.of(OrderRejected)  # candle 3 closed at 4 h: two hours before "now"
     assert "closed 7200 s ago" in rejected.reason and "max_signal_age_s" in rejected.reason
+
+
+def test_a_repeated_signal_does_not_open_a_second_position_while_its_entry_is_under_way(
+    make_driver: MakeDriver,
+) -> None:
+    """Live, a fill comes after the venue answers: candles caught up in a burst can repeat a
+    signal before its market entry has filled."""
+    d = make_driver({})
+    d.candle(100, 100, 100, 100)
+    hub, time = d.pipeline.hub, d.clock.now_ms()
+    for direction in (LONG, LONG, SHORT):  # no fill between them, as in a burst
+        hub.publish(TradingSignalGenerated(Signal(SYMBOL, direction, time, 100.0)))
+    (refused,) = d.of(OrderRejected)
+    assert refused.reason == f"an entry in {SYMBOL} is still being carried out"
+    d.candle(100, 100, 100, 100)
+    entries = [e.fill for e in d.of(OrderFilled) if e.fill.role.value == "entry"]
+    assert len(entries) == 1 and entries[0].side.value == "buy"
+    assert d.pipeline.portfolio.open_position_count() == 1

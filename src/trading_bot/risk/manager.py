@@ -35,6 +35,7 @@ from trading_bot.core.model import (
     ZERO,
     Direction,
     Instrument,
+    Order,
     OrderRequest,
     OrderRole,
     OrderType,
@@ -46,6 +47,8 @@ from trading_bot.core.ports import EntryGate, OrderView, PortfolioView
 from trading_bot.core.settings import RiskSettings
 
 log = structlog.get_logger("trading_bot.risk")
+
+_ENTRY_SIDE = {Direction.LONG: Side.BUY, Direction.SHORT: Side.SELL}
 
 
 class RiskManager:
@@ -153,6 +156,14 @@ class RiskManager:
 
     def _on_signal(self, event: TradingSignalGenerated) -> None:
         signal = event.signal
+        under_way = self._market_entry_under_way(signal.symbol)
+        if under_way is not None and signal.direction is not Direction.FLAT:
+            # Live fills come after the venue answers: candles caught up in a burst can repeat
+            # a signal before its entry has filled, and must not open a second position.
+            if under_way.side is _ENTRY_SIDE[signal.direction]:
+                return  # the entry this signal asks for is being carried out
+            self._reject(signal, f"an entry in {signal.symbol} is still being carried out")
+            return
         self._cancel_pending_entries(signal)
         position = self.portfolio.position(signal.symbol)
         held = position.direction if position is not None else Direction.FLAT
@@ -167,8 +178,15 @@ class RiskManager:
             return
         self._enter(signal)
 
+    def _market_entry_under_way(self, symbol: str) -> Order | None:
+        """A market entry sent but not filled yet (only live, where fills come later)."""
+        for order in self.orders.open_orders(symbol):
+            if order.role is OrderRole.ENTRY and order.type is OrderType.MARKET:
+                return order
+        return None
+
     def _cancel_pending_entries(self, signal: Signal) -> None:
-        """A new signal supersedes an entry that has not filled yet."""
+        """A new signal supersedes a limit entry that has not filled yet."""
         for order in self.orders.open_orders(signal.symbol):
             if order.role is OrderRole.ENTRY:
                 reason = f"superseded by a {signal.direction.value} signal"

@@ -4,19 +4,16 @@ books agree with the venue."""
 
 from __future__ import annotations
 
-import asyncio
-import random
 from decimal import Decimal
 from pathlib import Path
 
-from tests.test_systemd import NotifySocket
 from trading_bot.core.model import OrderStatus
 from trading_bot.data.files import load_candles
 from trading_bot.storage import Database, StateStore
 from trading_bot.testing.fake_binance import LOT_STEP, FakeBinance, relabel
 from trading_bot.testing.fake_binance_trading import FakeBinanceTrading
 
-from .crash import integrity, kill, start_bot
+from .crash import KillLoop
 from .test_binance_live import CASH, SECOND, START, live_config, total, venue_env
 
 KILLS = 50
@@ -31,38 +28,14 @@ async def test_kill_9_again_and_again_loses_and_doubles_no_order_on_binance(
     fake = FakeBinance({"BTC/USDT": frame}, "1s", pace_s=0.05)
     venue = FakeBinanceTrading(fake, balances={"USDT": CASH, "BTC": Decimal(0)})
     config = live_config(tmp_path, fast=2, slow=5)  # orders all the time: kills land among them
-    database = tmp_path / "bot.sqlite"
-    systemd = NotifySocket(tmp_path / "notify.sock")
-    chance = random.Random(7)
-    bot = None
-    try:
-        async with venue:
-            env = {
-                **venue_env(venue),
-                "NOTIFY_SOCKET": str(systemd.path),
-                "TRADING_BOT_BINANCE__RECV_WINDOW_MS": "5000",
-            }
-            for run in range(KILLS + 1):
-                ready = _readiness(systemd)
-                bot = start_bot(config, tmp_path, env, tmp_path / "bot.out")
-                await _wait_ready(systemd, ready)
-                if run == KILLS:
-                    break
-                await asyncio.sleep(chance.uniform(0.1, 1.2))  # somewhere in the order flow
-                kill(bot)
-                assert integrity(database) == "ok", f"after kill {run + 1}"
+    async with venue:
+        env = {**venue_env(venue), "TRADING_BOT_BINANCE__RECV_WINDOW_MS": "5000"}
+        async with KillLoop(config, tmp_path, env) as crashes:
+            await crashes.run(KILLS)
             fake.pause_market()  # the last run settles with the market still
-            await _settled(database)
-            bot.terminate()  # SIGTERM: a clean stop, its state saved
-            bot.join(10)
-            assert bot.exitcode == 0
-    finally:
-        if bot is not None and bot.is_alive():  # a failed test leaves no bot behind
-            kill(bot)
-        systemd.close()
-    output = (tmp_path / "bot.out").read_text()
-    assert output.count("Running.") == KILLS + 1
-    store = StateStore(Database(f"sqlite:///{database}"))
+            await crashes.settled()
+            assert crashes.stop() == 0
+    store = StateStore(Database(f"sqlite:///{crashes.database}"))
     orders = {o.client_order_id: o for o in store.load_orders(open_only=False)}
     at_venue = [o.client_order_id for o in venue.orders]
     assert len(at_venue) == len(set(at_venue)), "an order was sent twice"
@@ -83,20 +56,3 @@ async def test_kill_9_again_and_again_loses_and_doubles_no_order_on_binance(
     dust = total(venue, "BTC") - positions.get("BTC/USDT", Decimal(0))
     assert Decimal(0) <= dust < LOT_STEP * len(venue.orders)
     assert len(orders) > KILLS  # the kills really fell among orders
-
-
-async def _settled(database: Path, timeout_s: float = 30.0) -> None:
-    """Until the running bot has learned the fate of every order the kills left unconfirmed
-    (it writes them to the database; no event reaches this test from the other process)."""
-    store = StateStore(Database(f"sqlite:///{database}"))
-    async with asyncio.timeout(timeout_s):
-        while any(o.status is OrderStatus.SUBMITTED for o in store.load_orders()):
-            await asyncio.sleep(0.25)
-
-
-def _readiness(systemd: NotifySocket) -> int:
-    return sum("READY=1" in text for _, text in systemd.messages)
-
-
-async def _wait_ready(systemd: NotifySocket, before: int) -> None:
-    await systemd.wait_until(lambda: _readiness(systemd) > before)

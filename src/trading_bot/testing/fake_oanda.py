@@ -21,8 +21,9 @@ the later ones stream `pace_s` apart per price, starting with the first stream c
 Faults on demand: `faults` (cut each stream connection after N lines, a malformed line before
 every Nth price), `mute()` (silence: no prices nor heartbeats on the open connections),
 `drop_connections()`, `refuse_streams(n)` (503), `fail_rest(status, ...)` (429 with
-`Retry-After`, 5xx), and a weekend: `close_market()` (a non-tradeable price, then heartbeats
-only) until `open_market()`.
+`Retry-After`, 5xx), `before(path, action)` (something happens just as a request arrives), and
+a weekend: `close_market()` (a non-tradeable price, then heartbeats only) until
+`open_market()`.
 
 The trading half (orders, trades, positions, the transactions stream) is
 `fake_oanda_trading.FakeOandaTrading`, which mounts its routes on this fake and trades at its
@@ -44,7 +45,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -147,6 +148,7 @@ class FakeOanda:
         self._clients: list[_Client] = []
         self._refuse = 0
         self._rest_faults: list[_RestFault] = []
+        self._before: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._market: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -258,6 +260,11 @@ class FakeOanda:
         """Answer `times` REST requests (whose path contains `path`, or any) with `status`,
         after letting `skip` of them through."""
         self._rest_faults.append(_RestFault(status, times, retry_after, path, skip))
+
+    def before(self, path: str, action: Callable[[], Awaitable[None]]) -> None:
+        """Await `action()` before answering the next request whose path contains `path`:
+        what happens at the venue just as a client gets there (a stop hit, say)."""
+        self._before.append((path, action))
 
     async def close_market(self) -> None:
         """The weekend: a last price that is not tradeable, then heartbeats only."""
@@ -398,6 +405,10 @@ class FakeOanda:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             response = error(401, "Insufficient authorization to perform request.")
         else:
+            hook = next((h for h in self._before if h[0] in request.path), None)
+            if hook is not None:
+                self._before.remove(hook)
+                await hook[1]()
             response = self._injected(request.path) or await handler(request)
         self.requests.append(
             RequestRecord(request.path, dict(request.query), self.clock.now_ms(), response.status)

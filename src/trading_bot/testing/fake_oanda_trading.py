@@ -8,13 +8,14 @@
   (`CLIENT_ORDER_ID_ALREADY_EXISTS` otherwise), `stopLossOnFill` / `takeProfitOnFill` made into
   the trade's STOP_LOSS and TAKE_PROFIT orders in the fill's batch; a fill first closes trades
   the other way (FIFO), as OANDA's default position fill does.
-- The trade's stop and target fill when the price reaches them, and the other is cancelled
-  (`LINKED_TRADE_CLOSED`).
+- The trade's stop and target fill when the price reaches them, closing what is left of their
+  own trade, and the other is cancelled (`LINKED_TRADE_CLOSED`) after the fill.
 - `GET orders/{id or @clientID}`, `PUT orders/{...}/cancel`, `GET pendingOrders`,
-  `GET openTrades`, `GET openPositions`, `PUT positions/{instrument}/close`,
-  `GET transactions/{id}`, `GET transactions/sinceid?id=N`, and the transactions stream
-  (`GET transactions/stream`: every transaction as it happens, a HEARTBEAT every
-  `fake.heartbeat_s`).
+  `GET trades/{id or @clientID}` (closed trades too, with their `closingTransactionIDs` and
+  dependent orders), `GET openTrades`, `GET openPositions`, `PUT positions/{instrument}/close`,
+  `GET summary` (the account's `lastTransactionID`), `GET transactions/{id}`,
+  `GET transactions/sinceid?id=N`, and the transactions stream (`GET transactions/stream`: every
+  transaction as it happens, a HEARTBEAT every `fake.heartbeat_s`).
 
 Faults on demand: `fail_after_accept(status, times)`: the next orders are carried out, but
 answered with a 5xx, as when OANDA's gateway fails after its core accepted the order;
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -85,17 +87,30 @@ class _Trade:
     price: Decimal
     units: Decimal  # signed, what is left open
     client_id: str | None
+    open_time: str
     stop_loss: _Order | None = None
     take_profit: _Order | None = None
+    closing: list[str] = field(default_factory=list)  # the fills that closed parts of it
+    close_time: str | None = None  # once fully closed
+    initial_units: Decimal = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.initial_units = self.units
 
     def json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "id": self.id,
             "instrument": self.instrument,
             "price": str(self.price),
+            "openTime": self.open_time,
+            "state": "OPEN" if self.close_time is None else "CLOSED",
+            "initialUnits": str(self.initial_units),
             "currentUnits": str(self.units),
-            "state": "OPEN",
         }
+        if self.closing:
+            body["closingTransactionIDs"] = list(self.closing)
+        if self.close_time is not None:
+            body["closeTime"] = self.close_time
         if self.client_id is not None:
             body["clientExtensions"] = {"id": self.client_id}
         for key, order in (
@@ -103,7 +118,7 @@ class _Trade:
             ("takeProfitOrder", self.take_profit),
         ):
             if order is not None:
-                body[key] = {"id": order.id, "price": str(order.price), "state": order.state}
+                body[key] = order.json()
         return body
 
 
@@ -130,10 +145,12 @@ class FakeOandaTrading:
         self.fake = fake
         self.transactions: dict[str, dict[str, Any]] = {}
         self.orders: dict[str, _Order] = {}
-        self.trades: dict[str, _Trade] = {}
+        self.trades: dict[str, _Trade] = {}  # open ones
         self.order_requests = 0  # POST orders received
         self.received: dict[str, float] = {}  # client id -> time.perf_counter() on arrival
+        self.posts: Counter[str] = Counter()  # POST orders received, by client id
         self._by_client: dict[str, _Order] = {}
+        self._every_trade: dict[str, _Trade] = {}  # closed ones too, by id and "@" client id
         self._fail_after_accept: list[int] = []  # statuses of the next answers to fail
         self._listeners: list[_Listener] = []
         self._connection = asyncio.Condition()
@@ -160,6 +177,10 @@ class FakeOandaTrading:
     def position_units(self, name: str) -> Decimal:
         return sum((t.units for t in self.trades.values() if t.instrument == name), ZERO)
 
+    def order_with_id(self, client_id: str) -> _Order | None:
+        """The order placed under `client_id`, if one was."""
+        return self._by_client.get(client_id)
+
     # -- routes -------------------------------------------------------------------------------
 
     def _routes(self, app: web.Application) -> None:
@@ -167,7 +188,9 @@ class FakeOandaTrading:
         app.router.add_get(f"{ACCOUNT}/orders/{{spec}}", self._get_order)
         app.router.add_put(f"{ACCOUNT}/orders/{{spec}}/cancel", self._cancel_order)
         app.router.add_get(f"{ACCOUNT}/pendingOrders", self._pending)
+        app.router.add_get(f"{ACCOUNT}/trades/{{spec}}", self._get_trade)
         app.router.add_get(f"{ACCOUNT}/openTrades", self._open_trades)
+        app.router.add_get(f"{ACCOUNT}/summary", self._summary)
         app.router.add_get(f"{ACCOUNT}/openPositions", self._open_positions)
         app.router.add_put(f"{ACCOUNT}/positions/{{instrument}}/close", self._close_position)
         app.router.add_get(f"{ACCOUNT}/transactions/stream", self._transaction_stream)
@@ -194,6 +217,7 @@ class FakeOandaTrading:
             return error(400, "Invalid value specified for the order", "INVALID_ORDER")
         if client_id is not None:
             self.received.setdefault(client_id, time.perf_counter())
+            self.posts[client_id] += 1
         reason = self._reject_reason(kind, name, units, price, client_id)
         if reason is not None:
             return self._reject(kind, reason)
@@ -245,9 +269,32 @@ class FakeOandaTrading:
         pending = [o.json() for o in self.orders.values() if o.state == "PENDING"]
         return web.json_response({"orders": pending, "lastTransactionID": self._last()})
 
+    async def _get_trade(self, request: web.Request) -> web.Response:
+        refusal = self.fake.account_error(request)
+        if refusal is not None:
+            return refusal
+        trade = self._every_trade.get(request.match_info["spec"])
+        if trade is None:
+            return error(404, "The Trade specified does not exist", "NO_SUCH_TRADE")
+        return web.json_response({"trade": trade.json(), "lastTransactionID": self._last()})
+
     async def _open_trades(self, request: web.Request) -> web.Response:
         trades = [t.json() for t in self.trades.values()]
         return web.json_response({"trades": trades, "lastTransactionID": self._last()})
+
+    async def _summary(self, request: web.Request) -> web.Response:
+        """The account summary, with the fields the fake keeps (no balance nor margin)."""
+        refusal = self.fake.account_error(request)
+        if refusal is not None:
+            return refusal
+        account = {
+            "id": self.fake.account_id,
+            "currency": "USD",
+            "openTradeCount": len(self.trades),
+            "pendingOrderCount": sum(o.state == "PENDING" for o in self.orders.values()),
+            "lastTransactionID": self._last(),
+        }
+        return web.json_response({"account": account, "lastTransactionID": self._last()})
 
     async def _open_positions(self, request: web.Request) -> web.Response:
         positions = []
@@ -386,38 +433,43 @@ class FakeOandaTrading:
                 self._fill(_Batch(), order, price, f"{order.type}_ORDER")
 
     def _fill(self, batch: _Batch, order: _Order, price: Decimal, reason: str) -> dict[str, Any]:
-        """Fill `order` at `price`: close trades the other way first (FIFO), open a trade
-        with what is left, with its stop and target."""
-        left = order.units
+        """Fill `order` at `price`. A trade's stop-loss or take-profit closes what is left of
+        its own trade; any other order closes trades the other way first (FIFO) and opens a
+        trade with what is left, with its stop and target. Orders the close leaves without a
+        trade are cancelled after the fill, in its batch."""
+        fill_id = self._tx(batch, {})
+        now = ms_rfc3339(self.fake.clock.now_ms())
+        own = None if order.trade_id is None else self.trades[order.trade_id]
+        units = order.units if own is None else -own.units
+        left = units
         closed: list[dict[str, str]] = []
         reduced: dict[str, str] | None = None
-        for trade in [t for t in self.trades.values() if t.instrument == order.instrument]:
+        orphans: list[_Order] = []
+        others = [t for t in self.trades.values() if t.instrument == order.instrument]
+        for trade in [own] if own is not None else others:
             if left == 0 or trade.units * left > 0:
                 continue
             take = min(abs(left), abs(trade.units)) * (1 if left > 0 else -1)
             trade.units += take
             left -= take
+            trade.closing.append(fill_id)
             entry = {"tradeID": trade.id, "units": str(take), "price": str(price)}
             if trade.units == 0:
                 closed.append(entry)
+                trade.close_time = now
                 del self.trades[trade.id]
-                for dependent in (trade.stop_loss, trade.take_profit):
-                    pending = dependent is not None and dependent.state == "PENDING"
-                    if pending and dependent is not order:
-                        assert dependent is not None
-                        self._cancel(batch, dependent, "LINKED_TRADE_CLOSED")
+                orphans += [o for o in (trade.stop_loss, trade.take_profit) if o is not None]
             else:
                 reduced = entry
-        fill_id = self._tx(batch, {})
         transaction: dict[str, Any] = {
             "id": fill_id,
             "type": "ORDER_FILL",
             "orderID": order.id,
             "instrument": order.instrument,
-            "units": str(order.units),
+            "units": str(units),
             "price": str(price),
             "reason": reason,
-            "time": ms_rfc3339(self.fake.clock.now_ms()),
+            "time": now,
         }
         if order.client_id is not None:
             transaction["clientOrderID"] = order.client_id
@@ -427,8 +479,10 @@ class FakeOandaTrading:
             transaction["tradeReduced"] = reduced
         order.state, order.filling_transaction_id = "FILLED", fill_id
         if left != 0:
-            trade = _Trade(fill_id, order.instrument, price, left, order.trade_client_id)
-            self.trades[trade.id] = trade
+            trade = _Trade(fill_id, order.instrument, price, left, order.trade_client_id, now)
+            self.trades[trade.id] = self._every_trade[trade.id] = trade
+            if trade.client_id is not None:
+                self._every_trade[f"@{trade.client_id}"] = trade
             order.trade_opened_id = trade.id
             transaction["tradeOpened"] = {
                 "tradeID": trade.id,
@@ -438,6 +492,9 @@ class FakeOandaTrading:
             trade.stop_loss = self._dependent(batch, trade, "STOP_LOSS", order.stop_loss)
             trade.take_profit = self._dependent(batch, trade, "TAKE_PROFIT", order.take_profit)
         self.transactions[fill_id] = transaction
+        for orphan in orphans:
+            if orphan.state == "PENDING" and orphan is not order:
+                self._cancel(batch, orphan, "LINKED_TRADE_CLOSED")
         return transaction
 
     def _dependent(

@@ -181,3 +181,21 @@ async def test_fills_while_the_transactions_stream_is_down_arrive_after_it_is_ba
     assert len(desk.fills(OrderRole.STOP_LOSS) + desk.fills(OrderRole.TAKE_PROFIT)) == 1
     position = desk.portfolio.position(SYMBOL)
     assert position is None or position.qty == 0
+
+
+async def test_a_leg_larger_than_its_trade_ends_with_the_fill_that_closed_the_trade(
+    desk: Desk,
+) -> None:
+    ask = desk.ask()
+    desk.enter(Side.BUY, ask - Decimal("0.002"), ask + Decimal("0.002"))
+    await desk.until(lambda: sum(isinstance(e, OrderAccepted) for e in desk.events) == 3)
+    body = {"order": {"type": "MARKET", "instrument": "EUR_USD", "units": "-400"}}
+    await desk.trading.rest.write("POST", f"/v3/accounts/{desk.fake.account_id}/orders", body)
+    desk.fake.start_market()  # the stop or the target closes the 600 units left of the trade
+    await desk.until(lambda: desk.engine.open_orders(SYMBOL) == [])
+    (exit_fill,) = desk.fills(OrderRole.STOP_LOSS) + desk.fills(OrderRole.TAKE_PROFIT)
+    assert exit_fill.fill.qty == 600
+    leg = desk.engine.get(exit_fill.fill.client_order_id)
+    assert leg is not None and leg.status is OrderStatus.CANCELED and leg.filled_qty == 600
+    position = desk.portfolio.position(SYMBOL)  # the hand-made sale is not the bot's
+    assert position is not None and position.qty == 400

@@ -115,7 +115,7 @@ async def test_closing_the_position_closes_its_trades_and_cancels_their_exits(
     ask = venue.ask()
     first = await venue.trading.place(order("tb-1", stop=str(ask - Decimal("0.01"))))
     await venue.trading.place(order("tb-2", qty="500"))
-    (position,) = await venue.trading.open_positions()
+    (position,) = (await venue.trading.open_positions()).positions
     assert (position.instrument, position.long.units, position.short.units) == (
         "EUR_USD",
         Decimal(1500),
@@ -124,7 +124,7 @@ async def test_closing_the_position_closes_its_trades_and_cancels_their_exits(
     fill = await venue.trading.close_position(SYMBOL, Side.BUY)
     assert fill is not None and fill.units == -1500 and len(fill.trades_closed) == 2
     assert await venue.trading.open_trades() == []
-    assert await venue.trading.open_positions() == []
+    assert (await venue.trading.open_positions()).positions == []
     assert venue.book.orders[str(first.stop_loss_id)].state == "CANCELLED"
     assert await venue.trading.close_position(SYMBOL, Side.BUY) is None
 
@@ -190,3 +190,26 @@ async def test_the_market_reaching_a_stop_or_target_closes_the_trade(venue: Venu
     assert await venue.trading.open_trades() == []
     legs = {venue.book.orders[str(i)].state for i in (entry.stop_loss_id, entry.take_profit_id)}
     assert legs == {"FILLED", "CANCELLED"}  # one closed the trade, the other was cancelled
+
+
+async def test_a_trade_is_found_by_our_client_id_open_and_closed_with_what_closed_it(
+    venue: Venue,
+) -> None:
+    ask = venue.ask()
+    stop, target = ask - Decimal("0.002"), ask + Decimal("0.002")
+    entry = await venue.trading.place(order("tb-1", stop=str(stop), target=str(target)))
+    opened = await venue.trading.trade("@tb-1")
+    assert opened is not None and opened.id == entry.trade_id and opened.state == "OPEN"
+    assert opened.stop_loss_order is not None and opened.stop_loss_order.id == entry.stop_loss_id
+    assert opened.closing_transaction_ids == []
+    venue.fake.start_market()
+    await venue.fake.finished.wait()
+    closed = await venue.trading.trade("@tb-1")
+    assert closed is not None and closed.state == "CLOSED" and closed.current_units == 0
+    (closing_id,) = closed.closing_transaction_ids
+    fill = await venue.trading.transaction(closing_id)
+    assert fill.type == "ORDER_FILL" and fill.units == -1000
+    assert fill.reason in ("STOP_LOSS_ORDER", "TAKE_PROFIT_ORDER")
+    assert fill.order_id in (entry.stop_loss_id, entry.take_profit_id)
+    assert int(await venue.trading.last_transaction_id()) > int(closing_id)  # the twin's cancel
+    assert await venue.trading.trade("@tb-2") is None

@@ -22,7 +22,15 @@ accepted under that order's id, filled when OANDA fills it and cancelled when OA
 (the other leg, once the trade is closed: OANDA's own one-cancels-other). A leg the trade has no
 dependent order for is rejected, which makes the engine close a stop's quantity at market. A
 cancel of a leg cancels the dependent order; an EXIT goes as a MARKET order that closes the
-trade (OANDA's default position fill reduces the opposite trades first).
+trade (OANDA's default position fill reduces the opposite trades first). A dependent order
+closes all that is left of its trade, which can be less than its leg (the entry first closed
+an opposite trade, or part of the trade was closed by hand): the rest of the leg is cancelled.
+
+After a restart (`reconcile`), the trade of every entry whose legs are not bound yet is looked
+up by the entry's client id (`GET trades/@id`): its stop and target are bound to the legs, and
+the fills that closed it while the bot was not watching (its `closingTransactionIDs`) go
+through `on_transaction`, as the stream would have delivered them; a leg of a closed trade
+that did not close it is cancelled, never sent at market.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ from trading_bot.venues.oanda.trading import OandaTrading, Outcome, State
 log = structlog.get_logger("trading_bot.oanda")
 
 LEG_TYPES = {OrderRole.STOP_LOSS: "STOP_LOSS", OrderRole.TAKE_PROFIT: "TAKE_PROFIT"}
+LEG_FILLS = {"STOP_LOSS_ORDER": "STOP_LOSS", "TAKE_PROFIT_ORDER": "TAKE_PROFIT"}  # fill reasons
 FILLS_REMEMBERED = 100_000  # fill transaction ids kept to drop repeated fills
 ENDED_KEPT = 10_000  # finished orders (and trades) kept to recognise late news about them
 PLAIN_FILLS = frozenset({"MARKET_ORDER", "LIMIT_ORDER", "STOP_ORDER"})  # an order filling itself
@@ -69,6 +78,7 @@ class _Trade:
     entry: str
     legs: dict[str, str] = field(default_factory=dict)  # STOP_LOSS / TAKE_PROFIT -> order id
     waiting: dict[str, str] = field(default_factory=dict)  # legs sent before OANDA made them
+    closed: bool = False  # as OANDA said after a restart
 
 
 class OandaBroker:
@@ -142,7 +152,7 @@ class OandaBroker:
                 continue
             tracked = self._orders[cid] = _Tracked(order, order.venue_order_id)
             tracked.accepted = order.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
-            tracked.leg = tracked.accepted and order.role in LEG_TYPES and bool(order.parent_id)
+            tracked.leg = tracked.accepted and _is_leg(order)
             tracked.late = not tracked.accepted and order.role is OrderRole.ENTRY
             if order.venue_order_id is not None:
                 self._by_venue[order.venue_order_id] = cid
@@ -150,22 +160,28 @@ class OandaBroker:
                 self._unconfirmed.append(cid)
 
     async def reconcile(self) -> None:
-        """Settle the adopted orders whose placement was never confirmed (looked up; placed,
-        or dropped if an entry), then ask OANDA about every order still open here: fills and
-        cancels made while the bot was down are booked (once), in the order the orders were
-        made."""
+        """Bring the orders up to date after a restart, booking (once) what happened while the
+        bot was down: the adopted orders whose placement was never confirmed are looked up
+        (placed if OANDA never had them, unless entries); the trades of entries whose legs are
+        not bound yet are looked up, their legs bound and what closed them booked; then every
+        order still open here is asked after, in the order the orders were made."""
         unconfirmed, self._unconfirmed = self._unconfirmed, []
-        pending = [self._orders[cid] for cid in unconfirmed if cid in self._orders]
-        legs = [t for t in pending if t.order.role in LEG_TYPES and t.order.parent_id]
-        for tracked in pending:
-            if tracked not in legs and not tracked.done and not tracked.accepted:
+        adopted = [self._orders[cid] for cid in unconfirmed if cid in self._orders]
+        for tracked in adopted:
+            if not _is_leg(tracked.order) and not tracked.done and not tracked.accepted:
                 await self._resolve(tracked)
+        # legs adopted unconfirmed, and those of entries just found filled
+        legs = [t for t in self._orders.values() if _is_leg(t.order) and not t.accepted]
+        for entry in dict.fromkeys(str(t.order.parent_id) for t in legs if not t.done):
+            trade = self._trades.get(self._entry_trade.get(entry, ""))
+            if trade is None or not trade.legs:
+                await self._follow_trade(entry)
         for tracked in legs:  # OANDA made them on the entry's trade: bound, never sent
             if tracked.done or tracked.accepted:
                 continue
             if str(tracked.order.parent_id) in self._entry_trade:
                 self._bind_leg(tracked)
-            else:  # no market exit on a guess: the reconciliation compares units and pauses
+            elif tracked in adopted:  # no market exit on a guess: the units check pauses
                 self._canceled(tracked, "its trade is not known after the restart")
         for tracked in list(self._orders.values()):
             if tracked.done or not tracked.accepted:
@@ -187,7 +203,7 @@ class OandaBroker:
                 await self._cancel(tracked)
             elif kind == "resolve":
                 await self._resolve(tracked)
-            elif tracked.order.role in LEG_TYPES and tracked.order.parent_id is not None:
+            elif _is_leg(tracked.order):
                 self._bind_leg(tracked)
             else:
                 await self._place(tracked)
@@ -221,7 +237,7 @@ class OandaBroker:
         if transaction.price is None or transaction.units is None:
             return
         if transaction.trade_opened is not None:
-            self._opened(tracked, transaction.trade_opened.trade_id)
+            self._opened(tracked.order.client_order_id, transaction.trade_opened.trade_id)
         self._filled(
             tracked, transaction.id, abs(transaction.units), transaction.price, transaction.reason
         )
@@ -270,6 +286,32 @@ class OandaBroker:
         else:
             self._apply(tracked, outcome)
 
+    async def _follow_trade(self, entry: str) -> None:
+        """The trade `entry` opened, as OANDA tells it now (by its id if known, else by the
+        entry's client id, which the trade carries): the stop and target it still has, and
+        the fills that closed it, or parts of it, while the bot was not watching, handed to
+        `on_transaction` in order. The leg that closed it is known from its fill; on a closed
+        trade, the other leg has nothing left to do."""
+        trade = await self._trading.trade(self._entry_trade.get(entry) or f"@{entry}")
+        if trade is None:
+            return
+        log.info("oanda trade looked up", entry=entry, trade=trade.id, state=trade.state)
+        known = self._opened(entry, trade.id)
+        known.closed = trade.state == "CLOSED"
+        if not known.closed:
+            for kind, order in (
+                ("STOP_LOSS", trade.stop_loss_order),
+                ("TAKE_PROFIT", trade.take_profit_order),
+            ):
+                if order is not None:
+                    self._leg_created(known, kind, order.id)
+        for transaction_id in sorted(trade.closing_transaction_ids, key=int):
+            fill = await self._trading.transaction(transaction_id)
+            leg = LEG_FILLS.get(fill.reason)
+            if leg is not None and fill.order_id is not None:
+                self._leg_created(known, leg, fill.order_id)
+            self.on_transaction(fill)
+
     def _bind_leg(self, tracked: _Tracked) -> None:
         """An exit leg of an entry that filled: OANDA already keeps it on the trade (or is
         about to: its transaction may still be on the way)."""
@@ -277,6 +319,9 @@ class OandaBroker:
         kind = LEG_TYPES[order.role]
         trade_id = self._entry_trade.get(str(order.parent_id))
         trade = None if trade_id is None else self._trades.get(trade_id)
+        if trade is not None and trade.closed and kind not in trade.legs:
+            self._canceled(tracked, "its trade is closed at OANDA")
+            return
         if trade is not None and kind not in trade.legs and self._expects(trade, kind):
             trade.waiting[kind] = order.client_order_id
             return
@@ -324,7 +369,12 @@ class OandaBroker:
         elif outcome.state is State.FILLED:
             self._accept(tracked, outcome.venue_order_id)
             if outcome.trade_id is not None:
-                self._opened(tracked, outcome.trade_id, outcome)
+                self._opened(
+                    tracked.order.client_order_id,
+                    outcome.trade_id,
+                    outcome.stop_loss_id,
+                    outcome.take_profit_id,
+                )
             if outcome.fill_price is not None:
                 self._filled(
                     tracked, outcome.fill_id, outcome.filled_qty, outcome.fill_price, outcome.reason
@@ -334,20 +384,24 @@ class OandaBroker:
         else:
             self._canceled(tracked, outcome.reason)
 
-    def _opened(self, tracked: _Tracked, trade_id: str, outcome: Outcome | None = None) -> None:
-        trade = self._trades.setdefault(trade_id, _Trade(tracked.order.client_order_id))
-        self._entry_trade[tracked.order.client_order_id] = trade_id
+    def _opened(
+        self,
+        entry: str,
+        trade_id: str,
+        stop_loss_id: str | None = None,
+        take_profit_id: str | None = None,
+    ) -> _Trade:
+        """The trade our `entry` opened, with the dependent orders OANDA keeps on it."""
+        trade = self._trades.setdefault(trade_id, _Trade(entry))
+        self._entry_trade[entry] = trade_id
         if len(self._trades) > ENDED_KEPT:
             _, oldest = self._trades.popitem(last=False)
             self._entry_trade.pop(oldest.entry, None)
             self._leg_orders.difference_update(oldest.legs.values())
-        if outcome is not None:
-            for kind, venue_id in (
-                ("STOP_LOSS", outcome.stop_loss_id),
-                ("TAKE_PROFIT", outcome.take_profit_id),
-            ):
-                if venue_id is not None:
-                    self._leg_created(trade, kind, venue_id)
+        for kind, venue_id in (("STOP_LOSS", stop_loss_id), ("TAKE_PROFIT", take_profit_id)):
+            if venue_id is not None:
+                self._leg_created(trade, kind, venue_id)
+        return trade
 
     def _accept(self, tracked: _Tracked, venue_id: str | None) -> None:
         if tracked.accepted:
@@ -374,25 +428,30 @@ class OandaBroker:
                 self._fills.popitem(last=False)
         if not tracked.accepted:
             self._accept(tracked, tracked.venue_id)
+        self._end(tracked)
         order = tracked.order
-        told = reason and reason not in PLAIN_FILLS  # why OANDA filled it, if worth saying
-        order_reason = f"{order.reason} ({reason})".strip() if told else order.reason
-        self._hub.publish(
-            OrderFilled(
-                Fill(
-                    order.client_order_id,
-                    order.symbol,
-                    order.side,
-                    qty,
-                    price,
-                    ZERO,
-                    self._clock.now_ms(),
-                    order.role,
-                    order_reason,
+        if order.filled_qty > ZERO:  # OANDA fills an order once: booked before a restart
+            qty = order.filled_qty
+        else:
+            told = reason and reason not in PLAIN_FILLS  # why OANDA filled it, if worth saying
+            order_reason = f"{order.reason} ({reason})".strip() if told else order.reason
+            self._hub.publish(
+                OrderFilled(
+                    Fill(
+                        order.client_order_id,
+                        order.symbol,
+                        order.side,
+                        qty,
+                        price,
+                        ZERO,
+                        self._clock.now_ms(),
+                        order.role,
+                        order_reason,
+                    )
                 )
             )
-        )
-        self._end(tracked)
+        if tracked.leg and qty < order.qty:  # it closed all of its trade: the rest is void
+            self._canceled(tracked, f"its trade at OANDA held {qty:f} units, all closed by it")
 
     def _reject(self, tracked: _Tracked, reason: str) -> None:
         self._end(tracked)
@@ -440,3 +499,8 @@ class OandaBroker:
         )
         log.warning("oanda order retried later", order=cid, command=kind, seconds=wait, why=why)
         asyncio.get_running_loop().call_later(wait, self._put, kind, cid)
+
+
+def _is_leg(order: Order) -> bool:
+    """An exit leg the engine sent for a filled entry: a dependent order of its trade."""
+    return order.role in LEG_TYPES and order.parent_id is not None

@@ -3,15 +3,21 @@ account reconciled with the bot's books before any trading (the app's `LiveVenue
 
 Start-up reconciliation follows written rules (`reconcile`), each problem one sentence:
 1. Orders open in the database are adopted by the broker and brought up to date from OANDA:
-   fills made while the bot was down are booked (once: by fill transaction id), cancels
-   recorded (a stop or target filled while down cancelled its twin), and placements of unknown
-   fate looked up (and sent only if OANDA never had them).
+   fills made while the bot was down are booked (once: by fill transaction id, and never for
+   an order the database holds as filled), cancels recorded (a stop or target filled while
+   down cancelled its twin), and placements of unknown fate looked up (and sent only if OANDA
+   never had them). An entry whose stop and target the bot never saw confirmed has its trade
+   looked up by the entry's client id: the stop or target that closed it, or a fill that
+   reduced it, is booked as the transactions stream would have. The stream then starts from
+   the account's last transaction before all this, so nothing that happens meanwhile is lost.
 2. An order pending at OANDA under this bot's client id prefix but unknown to its database (a
    crash before the order was saved) is a problem: the bot cannot tell what it was for. Orders
    under other ids are the account owner's own: logged, left alone.
 3. The account's net units in the traded instrument must equal the bot's position: anything
-   else means trades made or closed outside the bot. Cash is not compared: a margin account's
-   balance is not the portfolio's cash (which pays for positions in full).
+   else means trades made or closed outside the bot. What happened at OANDA while the bot was
+   reconciling (a stop hit meanwhile) is booked first, up to the transaction the units were
+   read at. Cash is not compared: a margin account's balance is not the portfolio's cash
+   (which pays for positions in full).
 Problems pause new entries (exits and protective orders go on), with the reasons in the pause.
 """
 
@@ -65,7 +71,9 @@ class OandaLive:
 
     async def reconcile(self, books: Books, id_prefix: str) -> list[str]:
         """Rules 1-3 of the module docstring; the problems found, for people."""
-        assert self._broker is not None, "broker() first"
+        assert self._broker is not None and self._transactions is not None, "broker() first"
+        if self._transactions.last_id is None:  # the stream resumes from here
+            self._transactions.last_id = await self.trading.last_transaction_id()
         await self._broker.reconcile()
         symbol, name = self.market.symbol, venue_name(self.market.symbol)
         problems = []
@@ -80,12 +88,10 @@ class OandaLive:
                 )
             elif not cid.startswith(id_prefix):
                 log.info("oanda order not the bot's; left alone", order=cid)
+        account = await self.trading.open_positions()
+        await self._transactions.catch_up(account.last_transaction_id)  # books as of then
         held = sum(
-            (
-                p.long.units + p.short.units
-                for p in await self.trading.open_positions()
-                if p.instrument == name
-            ),
+            (p.long.units + p.short.units for p in account.positions if p.instrument == name),
             ZERO,
         )
         position = books.position(symbol)

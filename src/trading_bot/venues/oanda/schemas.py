@@ -224,7 +224,9 @@ class FillReply(msgspec.Struct):
 
 
 class TransactionReply(msgspec.Struct):
-    transaction: Transaction
+    """The answer to `GET transactions/{id}`: any transaction, read as the stream's are."""
+
+    transaction: StreamTransaction
 
 
 class CancelReply(msgspec.Struct, rename="camel"):
@@ -244,8 +246,11 @@ class VenuePosition(msgspec.Struct):
     short: PositionSide
 
 
-class PositionsReply(msgspec.Struct):
+class PositionsReply(msgspec.Struct, rename="camel"):
+    """The open positions, as they stand after the transaction `last_transaction_id`."""
+
     positions: list[VenuePosition]
+    last_transaction_id: str = msgspec.field(default="", name="lastTransactionID")
 
 
 class DependentOrder(msgspec.Struct):
@@ -255,7 +260,8 @@ class DependentOrder(msgspec.Struct):
 
 
 class VenueTrade(msgspec.Struct, rename="camel"):
-    """An open trade with the stop-loss and take-profit orders OANDA keeps on it."""
+    """A trade (OPEN or CLOSED) with the stop-loss and take-profit orders OANDA keeps on it,
+    and the fills that closed parts of it."""
 
     id: str
     instrument: str
@@ -265,10 +271,23 @@ class VenueTrade(msgspec.Struct, rename="camel"):
     client_extensions: ClientExtensions | None = None
     stop_loss_order: DependentOrder | None = None
     take_profit_order: DependentOrder | None = None
+    closing_transaction_ids: list[str] = msgspec.field(
+        default_factory=list, name="closingTransactionIDs"
+    )
 
 
 class TradesReply(msgspec.Struct):
     trades: list[VenueTrade]
+
+
+class TradeReply(msgspec.Struct):
+    trade: VenueTrade
+
+
+class AccountSummary(msgspec.Struct, rename="camel"):
+    """The answer to `GET summary`, for the account's latest transaction."""
+
+    last_transaction_id: str = msgspec.field(name="lastTransactionID")
 
 
 class PositionClosed(msgspec.Struct, rename="camel"):
@@ -279,8 +298,9 @@ class PositionClosed(msgspec.Struct, rename="camel"):
 
 
 class StreamTransaction(msgspec.Struct, rename="camel"):
-    """A line of the transactions stream (or an item of `transactions/sinceid`): any
-    transaction, read for what a broker needs; a HEARTBEAT has no `id`."""
+    """A line of the transactions stream (or an item of `transactions/sinceid`, or
+    `transactions/{id}`): any transaction, read for what a broker needs; a HEARTBEAT has no
+    `id`."""
 
     type: str
     id: str = ""

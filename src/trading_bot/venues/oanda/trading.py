@@ -35,6 +35,7 @@ from trading_bot.venues.errors import InvalidOrder, InvalidRequest, TemporaryErr
 from trading_bot.venues.oanda.instruments import venue_name
 from trading_bot.venues.oanda.rest import OandaRest, account_path, decode_reply
 from trading_bot.venues.oanda.schemas import (
+    AccountSummary,
     CancelReply,
     FillReply,
     FillTransaction,
@@ -43,10 +44,11 @@ from trading_bot.venues.oanda.schemas import (
     OrdersReply,
     PositionClosed,
     PositionsReply,
+    StreamTransaction,
+    TradeReply,
     TradesReply,
     TransactionReply,
     VenueOrder,
-    VenuePosition,
     VenueTrade,
 )
 
@@ -205,9 +207,20 @@ class OandaTrading:
         path = account_path(self.rest.settings, "openTrades")
         return decode_reply(path, await self.rest.read(path), TradesReply).trades
 
-    async def open_positions(self) -> list[VenuePosition]:
+    async def trade(self, spec: str) -> VenueTrade | None:
+        """A trade, open or closed, by OANDA's id or "@" and the client id it carries (our
+        entry's); None if OANDA has no such trade."""
+        path = account_path(self.rest.settings, f"trades/{spec}")
+        try:
+            return decode_reply(path, await self.rest.read(path), TradeReply).trade
+        except InvalidRequest as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+
+    async def open_positions(self) -> PositionsReply:
         path = account_path(self.rest.settings, "openPositions")
-        return decode_reply(path, await self.rest.read(path), PositionsReply).positions
+        return decode_reply(path, await self.rest.read(path), PositionsReply)
 
     async def close_position(self, symbol: str, side: Side) -> FillTransaction | None:
         """Close all of the long (`side` BUY) or short units held in `symbol` at market; the
@@ -224,6 +237,17 @@ class OandaTrading:
         if side is Side.BUY:
             return reply.long_order_fill_transaction
         return reply.short_order_fill_transaction
+
+    # -- transactions -------------------------------------------------------------------------
+
+    async def transaction(self, transaction_id: str) -> StreamTransaction:
+        path = account_path(self.rest.settings, f"transactions/{transaction_id}")
+        return decode_reply(path, await self.rest.read(path), TransactionReply).transaction
+
+    async def last_transaction_id(self) -> str:
+        """The id of the account's latest transaction: what comes after it is news."""
+        path = account_path(self.rest.settings, "summary")
+        return decode_reply(path, await self.rest.read(path), AccountSummary).last_transaction_id
 
     # -- outcomes -----------------------------------------------------------------------------
 
@@ -243,13 +267,8 @@ class OandaTrading:
             fill = decode_reply(path, await self.rest.read(path), FillReply).transaction
             return await self._filled(cid, order.id, fill)
         if order.state == "CANCELLED":
-            reason = ""
-            if order.cancelling_transaction_id is not None:
-                path = account_path(
-                    self.rest.settings, f"transactions/{order.cancelling_transaction_id}"
-                )
-                body = await self.rest.read(path)
-                reason = decode_reply(path, body, TransactionReply).transaction.reason
+            cancel = order.cancelling_transaction_id
+            reason = "" if cancel is None else (await self.transaction(cancel)).reason
             return Outcome(cid, State.CANCELED, order.id, reason=reason)
         return Outcome(cid, State.PENDING, order.id)
 

@@ -3,8 +3,9 @@
 `OandaTransactions.run()` keeps the transactions stream (`GET transactions/stream`) open and
 hands every transaction, in order and once, to `handle` (the broker's `on_transaction`). After
 every (re)connection, what happened while it was down comes first from
-`GET transactions/sinceid?id=<the last one handled>`; the stream's heartbeats carry the latest
-id, so a gap is noticed even on a quiet account. Reconnections back off with jitter, and
+`GET transactions/sinceid?id=<the last one handled>` (`catch_up`, which the start-up
+reconciliation also calls before it compares the books); the stream's heartbeats carry the
+latest id, so a gap is noticed even on a quiet account. Reconnections back off with jitter, and
 troubles become FEED_STALE / FEED_RESTORED like a market feed's. Only a configuration that
 cannot work (a refused token or account) ends `run()`.
 """
@@ -71,7 +72,7 @@ class OandaTransactions:
             while True:
                 try:
                     connection = await stream.connect()
-                    await self._catch_up()
+                    await self.catch_up()
                 except TemporaryError as exc:
                     self._health.stale("reconnecting", f"transactions: {exc}; reconnecting")
                     await asyncio.sleep(self._delay_after(exc))
@@ -96,17 +97,19 @@ class OandaTransactions:
                 if self.last_id is None:
                     self.last_id = latest  # from here on, a gap can be noticed
                 elif latest is not None and int(latest) > int(self.last_id):
-                    await self._catch_up()  # a transaction was lost on the way
+                    await self.catch_up()  # a transaction was lost on the way
             else:
                 self._deliver(transaction)
 
-    async def _catch_up(self) -> None:
-        """Hand over the transactions after the last one handled."""
+    async def catch_up(self, until: str | None = None) -> None:
+        """Hand over the transactions after the last one handled (up to `until`, if given)."""
         if self.last_id is None:
             return
         path = account_path(self._rest.settings, "transactions/sinceid")
         body = await self._rest.read(path, {"id": self.last_id})
         for transaction in decode_reply(path, body, TransactionsSince).transactions:
+            if until is not None and int(transaction.id) > int(until):
+                break
             self._deliver(transaction)
 
     def _deliver(self, transaction: StreamTransaction) -> None:

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 ARGS ?=
 
-.PHONY: install install-dev run test lint typecheck bench clean
+.PHONY: install install-dev run test lint typecheck bench soak audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,5 +40,13 @@ test: lint typecheck  ## lint, type-check and run every test (pytest exit 5, no 
 bench: $(DEV_STAMP)  ## speed figures beside a peer measured in the same run
 	$(BIN)/python bench/bench_backtest.py
 
+soak: $(DEV_STAMP)  ## 24 market hours, paper and live, with faults: memory flat, nothing lost
+	$(BIN)/python bench/soak.py --hours 24
+
+audit:  ## check every pinned dependency against PyPI's vulnerability data (needs pypi.org's JSON API)
+	test -x .venv-audit/bin/pip-audit || ($(PYTHON) -m venv .venv-audit && \
+		.venv-audit/bin/pip install --quiet pip-audit==2.10.1)
+	.venv-audit/bin/pip-audit --strict --no-deps --disable-pip -r constraints.txt
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-audit .pytest_cache .mypy_cache .ruff_cache

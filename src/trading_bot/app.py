@@ -351,8 +351,8 @@ class TradingApp:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        loop.add_signal_handler(signal.SIGUSR1, self.pipeline.risk.pause, "SIGUSR1")
-        loop.add_signal_handler(signal.SIGUSR2, self.pipeline.risk.resume)
+        loop.add_signal_handler(signal.SIGUSR1, self.control.pause, "SIGUSR1")
+        loop.add_signal_handler(signal.SIGUSR2, self.control.resume)
         for line in api_lines:  # the dashboard's address (and a new token, once)
             self.notifier.say_now(line)
         self._announce(resume_after)  # after the handlers: a signal may follow at once

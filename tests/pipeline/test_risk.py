@@ -121,3 +121,15 @@ def test_a_repeated_signal_does_not_open_a_second_position_while_its_entry_is_un
     entries = [e.fill for e in d.of(OrderFilled) if e.fill.role.value == "entry"]
     assert len(entries) == 1 and entries[0].side.value == "buy"
     assert d.pipeline.portfolio.open_position_count() == 1
+
+
+def test_a_new_pause_reason_replaces_the_old_one_and_is_announced(
+    make_driver: MakeDriver,
+) -> None:
+    d = make_driver({})
+    risk = d.pipeline.risk
+    risk.pause("reconciliation: the account holds 0.1 BTC")
+    risk.pause("reconciliation: the account holds 0.1 BTC")  # the same: no news
+    risk.pause("reconciliation: the account holds 0.2 BTC")
+    assert risk.pause_reason == "reconciliation: the account holds 0.2 BTC"
+    assert [e.reason[-7:] for e in d.of(TradingPaused)] == ["0.1 BTC", "0.2 BTC"]

@@ -80,8 +80,10 @@ class RiskManager:
     # -- control ------------------------------------------------------------------------
 
     def pause(self, reason: str) -> None:
-        """No new entries until `resume()`; exits and protective orders keep working."""
-        if not self.paused:
+        """No new entries until `resume()`; exits and protective orders keep working. Paused
+        already, a different reason replaces the old one (and is announced): people must see
+        why it is paused now, not why it was first."""
+        if not self.paused or reason != self.pause_reason:
             self.paused, self.pause_reason = True, reason
             self.hub.publish(TradingPaused(reason, self.clock.now_ms()))
 

@@ -82,7 +82,7 @@ def build_pipeline(
         broker = SimulatedBroker(hub, clock, settings.execution, instruments, timeframe)
     processor = DataProcessor(hub)
     portfolio = PortfolioManager(hub, clock, settings.portfolio.starting_cash, timeframe)
-    execution = ExecutionEngine(hub, clock, broker, id_prefix)
+    execution = ExecutionEngine(hub, clock, broker, id_prefix, portfolio)
     risk = RiskManager(hub, clock, settings.risk, instruments, portfolio, execution, entry_gate)
     host = StrategyHost(hub, strategy, portfolio, entry_gate)
     return Pipeline(

@@ -133,3 +133,20 @@ def test_a_new_pause_reason_replaces_the_old_one_and_is_announced(
     risk.pause("reconciliation: the account holds 0.2 BTC")
     assert risk.pause_reason == "reconciliation: the account holds 0.2 BTC"
     assert [e.reason[-7:] for e in d.of(TradingPaused)] == ["0.1 BTC", "0.2 BTC"]
+
+
+def test_two_exits_of_one_position_never_reverse_it(make_driver: MakeDriver) -> None:
+    """A signal repeated while the exit it asked for is still under way (live: before its fill
+    comes back) sends no second exit, which would reverse the position."""
+    d = make_driver({0: (LONG, None, None)})
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)  # the entry fills
+    position = d.pipeline.portfolio.position(SYMBOL)
+    assert position is not None and position.qty > 0
+    hub, time = d.pipeline.hub, d.clock.now_ms()
+    for _ in range(2):  # two exits before any fill
+        hub.publish(TradingSignalGenerated(Signal(SYMBOL, Direction.FLAT, time, 100.0)))
+    exits = [o for o in d.pipeline.execution.open_orders(SYMBOL) if o.role.value == "exit"]
+    assert [o.qty for o in exits] == [position.qty]
+    d.candle(100, 100, 100, 100)
+    assert d.pipeline.portfolio.open_position_count() == 0  # flat, not short

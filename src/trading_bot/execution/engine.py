@@ -38,7 +38,7 @@ from trading_bot.core.model import (
     OrderType,
     Side,
 )
-from trading_bot.core.ports import Broker
+from trading_bot.core.ports import Broker, PortfolioView
 
 log = structlog.get_logger("trading_bot.execution")
 
@@ -47,8 +47,18 @@ FINISHED_KEPT = 10_000  # finished orders kept for look-ups; older ones live in 
 
 
 class ExecutionEngine:
-    def __init__(self, hub: EventHub, clock: Clock, broker: Broker, id_prefix: str = "tb-") -> None:
+    def __init__(
+        self,
+        hub: EventHub,
+        clock: Clock,
+        broker: Broker,
+        id_prefix: str = "tb-",
+        positions: PortfolioView | None = None,
+    ) -> None:
+        """With `positions`, an exit never sells (or buys back) more than the position that
+        other exits under way leave: two exits of one position must not reverse it."""
         self.hub = hub
+        self.positions = positions
         self.clock = clock
         self.broker = broker
         self.id_prefix = id_prefix
@@ -130,9 +140,13 @@ class ExecutionEngine:
 
     def _on_request(self, event: OrderRequestGenerated) -> None:
         r = event.request
-        if r.role is OrderRole.EXIT:  # on spot they hold the very quantity the exit sells
-            self._cancel_protection(r.symbol)
-        order = self._new_order(r.symbol, r.side, r.type, r.qty, r.price, r.role, r.reason)
+        qty = r.qty
+        if r.role is OrderRole.EXIT:
+            qty = self._exit_qty(r.symbol, r.side, r.qty)
+            if qty <= ZERO:
+                return
+            self._cancel_protection(r.symbol)  # on spot they hold the quantity the exit sells
+        order = self._new_order(r.symbol, r.side, r.type, qty, r.price, r.role, r.reason)
         order.stop_loss, order.take_profit, order.expires = r.stop_loss, r.take_profit, r.expires
         self._send(order)
 
@@ -265,18 +279,45 @@ class ExecutionEngine:
     def _exit_unprotected(self, stop: Order, why: str) -> None:
         if stop.oco_id is not None and stop.oco_id in self._open:
             self.cancel(stop.oco_id)
+        qty = self._exit_qty(stop.symbol, stop.side, stop.qty - stop.filled_qty)
+        if qty <= ZERO:
+            return
         log.warning("stop-loss refused: closing its quantity at market", order=stop.client_order_id)
         exit_order = self._new_order(
             stop.symbol,
             stop.side,
             OrderType.MARKET,
-            stop.qty - stop.filled_qty,
+            qty,
             None,
             OrderRole.EXIT,
             f"stop-loss refused ({why}): closed at market",
             stop.parent_id,
         )
         self._send(exit_order)
+
+    def _exit_qty(self, symbol: str, side: Side, wanted: Decimal) -> Decimal:
+        """`wanted`, at most what the position holds on the side this exit closes, less what
+        exits under way close already; zero (logged) when nothing is left to close."""
+        if self.positions is None:
+            return wanted
+        position = self.positions.position(symbol)
+        held = ZERO if position is None else position.qty
+        closable = held if side is Side.SELL else -held
+        under_way = sum(
+            (o.remaining_qty for o in self._open.values()
+             if o.symbol == symbol and o.role is OrderRole.EXIT and o.side is side),
+            ZERO,
+        )  # fmt: skip
+        qty = min(wanted, closable - under_way)
+        if qty <= ZERO:
+            log.info(
+                "exit not sent: nothing left to close",
+                symbol=symbol,
+                side=side.value,
+                position=str(held),
+                exits_under_way=str(under_way),
+            )
+        return qty
 
     def _on_canceled(self, event: OrderCanceled) -> None:
         order = self._open.get(event.client_order_id)

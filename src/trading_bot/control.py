@@ -259,10 +259,15 @@ class BotControl:
         """Each periodic task (news, calendar, scanner, housekeeping): runs, errors, times."""
         return self.bot.scheduled_tasks()
 
-    def candles(self) -> list[Candle]:
-        """The traded market's latest closed candles (up to the DataProcessor's history)."""
+    def candles(self, symbol: str | None = None) -> list[Candle]:
+        """A traded symbol's latest closed candles (up to the DataProcessor's history); the
+        configured symbol's by default."""
         bot = self.bot
-        return bot.pipeline.processor.recent(bot.symbol, bot.timeframe)
+        traded = bot.pipeline.strategy_host.strategies
+        symbol = symbol or bot.symbol
+        if symbol not in traded:
+            raise ControlError(f"{symbol} is not traded now (traded: {', '.join(traded)})")
+        return bot.pipeline.processor.recent(symbol, bot.timeframe)
 
     def health(self) -> Health:
         bot, p = self.bot, self.bot.pipeline

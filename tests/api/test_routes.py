@@ -114,3 +114,16 @@ async def test_bad_requests_get_one_readable_json_error(finished: Served) -> Non
     assert response.status_code == 404 and response.json() == {"error": "Not Found"}
     response = await client.delete("/api/v1/status")
     assert response.status_code == 405 and response.json() == {"error": "Method Not Allowed"}
+
+
+async def test_candles_of_a_traded_symbol(finished: Served) -> None:
+    client, processor = finished.client, finished.app.pipeline.processor
+    recent = processor.recent("SYN/USD", finished.app.timeframe)
+    status = (await client.get("/api/v1/status")).json()["status"]
+    assert status["symbols"] == ["SYN/USD"]
+    for path in ("/api/v1/candles", "/api/v1/candles?symbol=SYN/USD"):
+        candles = (await client.get(path)).json()
+        assert [c["open_time"] for c in candles] == [c.open_time for c in recent]
+    unknown = await client.get("/api/v1/candles?symbol=ETH/USDT")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": "ETH/USDT is not traded now (traded: SYN/USD)"}

@@ -84,9 +84,19 @@ def api_router(
     async def positions() -> Any:
         return control.positions()
 
-    @router.get("/candles", summary="The latest closed candles of the traded market")
-    async def candles() -> list[CandleBody]:
-        return [CandleBody(**c._asdict()) for c in control.candles()]
+    @router.get(
+        "/candles", summary="The latest closed candles of a traded symbol", responses=_NOT_FOUND
+    )
+    async def candles(
+        symbol: Annotated[
+            str | None,
+            Query(max_length=40, description="BASE/QUOTE; default: the configured symbol"),
+        ] = None,
+    ) -> list[CandleBody]:
+        try:
+            return [CandleBody(**c._asdict()) for c in control.candles(symbol)]
+        except ControlError as exc:
+            raise ApiError(404, str(exc)) from None
 
     @router.get("/orders", summary="Open orders", response_model=list[Order])
     async def orders() -> Any:

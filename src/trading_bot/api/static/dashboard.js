@@ -62,6 +62,8 @@ function renderStatus(s) {
   const others = (s.symbols || []).filter((x) => x !== s.symbol);
   const more = others.length ? ` (+ ${others.join(", ")})` : "";
   $("market").textContent = `${s.symbol}${more} ${s.timeframe} · ${s.strategy}`;
+  chartSymbol = chartSymbol || s.symbol;
+  renderSymbolChoice(s.symbols || [s.symbol]);
   const stale = s.stale_feeds || [];
   $("feed").textContent = stale.length ? "feed STALE" : "feed ok";
   $("feed").className = stale.length ? "bad" : "good";
@@ -91,9 +93,32 @@ function tradeRows(trades) {  // newest first
 }
 const TRADE_HEADER = ["exit (UTC)", "side", "qty", "entry", "exit", "PnL", "why"];
 
+// With a dynamic universe several symbols trade: the chart shows one, chosen in a list.
+let chartSymbol = null;
+
+function renderSymbolChoice(symbols) {
+  const choice = $("chart-symbol");
+  choice.hidden = symbols.length < 2;
+  const current = Array.from(choice.options).map((o) => o.value).join(",");
+  if (current === symbols.join(",")) return;
+  choice.innerHTML = "";
+  for (const symbol of symbols) {
+    choice.add(new Option(symbol, symbol, false, symbol === chartSymbol));
+  }
+}
+
+async function showSymbol(symbol) {
+  chartSymbol = symbol;
+  markerList.length = 0;
+  markers.setMarkers([]);
+  await loadHistory();
+  refresh();
+}
+
 function setPriceLines(orders) {
   priceLines.forEach((line) => candleSeries.removePriceLine(line));
-  priceLines = orders.filter((o) => o.price != null && o.role !== "entry").map((o) =>
+  const shown = orders.filter((o) => o.symbol === chartSymbol && o.price != null);
+  priceLines = shown.filter((o) => o.role !== "entry").map((o) =>
     candleSeries.createPriceLine({ price: Number(o.price), title: o.role,
       color: o.role === "stop_loss" ? "#ef5350" : "#26a69a", lineStyle: 2 }));
 }
@@ -121,7 +146,9 @@ async function refresh() {
 
 async function loadHistory() {
   const [candles, equity] = await Promise.all([
-    api("candles").catch(() => []), api("equity").catch(() => []),
+    api(chartSymbol ? "candles?symbol=" + encodeURIComponent(chartSymbol) : "candles")
+      .catch(() => []),
+    api("equity").catch(() => []),
   ]);
   candleSeries.setData(items(candles).map((c) => ({ time: seconds(c.open_time), open: c.open,
     high: c.high, low: c.low, close: c.close })));
@@ -133,6 +160,7 @@ async function loadHistory() {
 function onEvent(kind, data) {
   if (kind.includes("candle")) {
     const c = data.candle || data;
+    if (chartSymbol && c.symbol !== chartSymbol) return;
     candleSeries.update({ time: seconds(c.open_time), open: c.open, high: c.high, low: c.low,
       close: c.close });
   } else if (kind.includes("equity")) {
@@ -140,7 +168,8 @@ function onEvent(kind, data) {
     $("equity").textContent = money(data.equity);
     if (data.cash != null) $("cash").textContent = money(data.cash);
   } else if (kind.includes("fill")) {
-    addMarker(data.fill || data);
+    const fill = data.fill || data;
+    if (!chartSymbol || fill.symbol === chartSymbol) addMarker(fill);
     scheduleRefresh();
   } else if (kind.includes("position") || kind.includes("paused") || kind.includes("resumed")) {
     scheduleRefresh();
@@ -215,6 +244,8 @@ async function start() {
   follow();
   setInterval(() => refresh().catch(() => {}), 15000);
 }
+
+$("chart-symbol").addEventListener("change", (event) => showSymbol(event.target.value));
 
 $("login-form").addEventListener("submit", (event) => {
   event.preventDefault();

@@ -54,6 +54,7 @@ class _Order:
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     trade_id: str | None = None  # of a dependent order
+    reduce_only: bool = False  # positionFill REDUCE_ONLY
     state: str = "PENDING"
     filling_transaction_id: str | None = None
     trade_opened_id: str | None = None
@@ -213,6 +214,7 @@ class FakeOandaTrading:
             )
             client_id = spec.get("clientExtensions", {}).get("id")
             trade_client_id = spec.get("tradeClientExtensions", {}).get("id")
+            reduce_only = spec.get("positionFill", "DEFAULT") == "REDUCE_ONLY"
         except (KeyError, TypeError, ValueError, InvalidOperation):
             return error(400, "Invalid value specified for the order", "INVALID_ORDER")
         if client_id is not None:
@@ -232,6 +234,7 @@ class FakeOandaTrading:
             trade_client_id,
             stop,
             target,
+            reduce_only=reduce_only,
         )
         self.orders[order.id] = order
         if client_id is not None:
@@ -241,6 +244,10 @@ class FakeOandaTrading:
             quote = self.fake.quote(name)
             if not self.fake.tradeable or quote is None:
                 answer["orderCancelTransaction"] = self._cancel(batch, order, "MARKET_HALTED")
+            elif order.reduce_only and not self._reduce_to_position(order):
+                # OANDA's documented cancel reasons name none for this; clients go by the
+                # cancel itself
+                answer["orderCancelTransaction"] = self._cancel(batch, order, "REDUCE_ONLY")
             else:
                 fill = self._fill(batch, order, quote[2] if units > 0 else quote[1], "MARKET_ORDER")
                 answer["orderFillTransaction"] = fill
@@ -431,6 +438,20 @@ class FakeOandaTrading:
                 reached = price >= order.price if buying else price <= order.price
             if reached:
                 self._fill(_Batch(), order, price, f"{order.type}_ORDER")
+
+    def _reduce_to_position(self, order: _Order) -> bool:
+        """Cut a REDUCE_ONLY order to the units its fill can close; False if none."""
+        closable = sum(
+            (
+                -t.units
+                for t in self.trades.values()
+                if t.instrument == order.instrument and t.units * order.units < 0
+            ),
+            Decimal(0),
+        )
+        units = min(abs(order.units), abs(closable))
+        order.units = units if order.units > 0 else -units
+        return units > 0
 
     def _fill(self, batch: _Batch, order: _Order, price: Decimal, reason: str) -> dict[str, Any]:
         """Fill `order` at `price`. A trade's stop-loss or take-profit closes what is left of

@@ -199,3 +199,40 @@ async def test_a_leg_larger_than_its_trade_ends_with_the_fill_that_closed_the_tr
     assert leg is not None and leg.status is OrderStatus.CANCELED and leg.filled_qty == 600
     position = desk.portfolio.position(SYMBOL)  # the hand-made sale is not the bot's
     assert position is not None and position.qty == 400
+
+
+async def test_an_exit_that_finds_the_trade_already_closed_at_oanda_opens_nothing(
+    desk: Desk,
+) -> None:
+    ask = desk.ask()
+    desk.enter(Side.BUY, ask - Decimal("0.002"), None)
+    await desk.until(lambda: sum(isinstance(e, OrderAccepted) for e in desk.events) == 2)
+    # the trade closes at OANDA (as a stop fill would) before the bot's own exit arrives
+    body = {"order": {"type": "MARKET", "instrument": "EUR_USD", "units": "-1000"}}
+    await desk.trading.rest.write("POST", f"/v3/accounts/{desk.fake.account_id}/orders", body)
+    request = OrderRequest(
+        SYMBOL, Side.SELL, OrderType.MARKET, Decimal(1000), OrderRole.EXIT, 0, reason="test exit"
+    )
+    desk.hub.publish(OrderRequestGenerated(request))
+    await desk.until(lambda: any(isinstance(e, OrderRejected) for e in desk.events))
+    (rejected,) = [e for e in desk.events if isinstance(e, OrderRejected)]
+    assert "OANDA cancelled the market order" in rejected.reason
+    assert desk.fills(OrderRole.EXIT) == []
+    assert desk.book.trades == {}  # OANDA holds no short opened by the late exit
+
+
+async def test_an_exit_larger_than_the_position_at_oanda_closes_it_and_ends(desk: Desk) -> None:
+    desk.enter(Side.BUY, None, None)
+    await desk.until(lambda: bool(desk.fills(OrderRole.ENTRY)))
+    body = {"order": {"type": "MARKET", "instrument": "EUR_USD", "units": "-400"}}
+    await desk.trading.rest.write("POST", f"/v3/accounts/{desk.fake.account_id}/orders", body)
+    request = OrderRequest(
+        SYMBOL, Side.SELL, OrderType.MARKET, Decimal(1000), OrderRole.EXIT, 0, reason="test exit"
+    )
+    desk.hub.publish(OrderRequestGenerated(request))
+    await desk.until(lambda: desk.engine.open_orders(SYMBOL) == [])
+    (exit_fill,) = desk.fills(OrderRole.EXIT)
+    assert exit_fill.fill.qty == 600
+    order = desk.engine.get(exit_fill.fill.client_order_id)
+    assert order is not None and order.status is OrderStatus.CANCELED
+    assert desk.book.trades == {}  # flat at OANDA: nothing was opened the other way

@@ -30,6 +30,7 @@ def order(
     price: str | None = None,
     stop: str | None = None,
     target: str | None = None,
+    role: OrderRole = OrderRole.ENTRY,
 ) -> Order:
     return Order(
         cid,
@@ -37,7 +38,7 @@ def order(
         side,
         kind,
         Decimal(qty),
-        OrderRole.ENTRY,
+        role,
         0,
         price=None if price is None else Decimal(price),
         stop_loss=None if stop is None else Decimal(stop),
@@ -87,6 +88,29 @@ def test_orders_become_signed_units_on_the_grids() -> None:
     assert (limit["type"], limit["price"], limit["timeInForce"]) == ("LIMIT", "1.1", "GTC")
     with pytest.raises(InvalidOrder, match="round to nothing"):
         trading.order_body(order("tb-3", qty="0.5"))
+    exit_body = trading.order_body(order("tb-4", Side.SELL, role=OrderRole.EXIT))["order"]
+    assert exit_body["positionFill"] == "REDUCE_ONLY"
+
+
+async def test_an_exit_that_arrives_after_the_stop_closed_the_trade_opens_nothing(
+    venue: Venue,
+) -> None:
+    ask = venue.ask()
+    stop = ask - Decimal("0.002")
+    await venue.trading.place(order("tb-1", stop=str(stop)))
+    venue.fake.start_market()  # the market falls through the stop before our exit arrives
+    await venue.fake.finished.wait()
+    assert await venue.trading.open_trades() == []
+    late = await venue.trading.place(order("tb-2", Side.SELL, role=OrderRole.EXIT))
+    assert late.state is State.CANCELED
+    assert await venue.trading.open_trades() == []  # not a short of 1000
+
+
+async def test_an_exit_larger_than_the_position_only_closes_it(venue: Venue) -> None:
+    await venue.trading.place(order("tb-1", qty="600"))
+    exit_ = await venue.trading.place(order("tb-2", Side.SELL, qty="1000", role=OrderRole.EXIT))
+    assert (exit_.state, exit_.filled_qty) == (State.FILLED, Decimal(600))
+    assert await venue.trading.open_trades() == []
 
 
 async def test_a_market_entry_fills_with_its_stop_and_target_on_the_trade(venue: Venue) -> None:

@@ -450,8 +450,11 @@ class OandaBroker:
                     )
                 )
             )
-        if tracked.leg and qty < order.qty:  # it closed all of its trade: the rest is void
-            self._canceled(tracked, f"its trade at OANDA held {qty:f} units, all closed by it")
+        if qty < order.qty:  # it closed all there was (its trade; for an exit, the position)
+            if tracked.leg:
+                self._canceled(tracked, f"its trade at OANDA held {qty:f} units, all closed by it")
+            elif order.role is OrderRole.EXIT:
+                self._canceled(tracked, f"the position at OANDA held {qty:f} units, all closed")
 
     def _reject(self, tracked: _Tracked, reason: str) -> None:
         self._end(tracked)

@@ -30,7 +30,7 @@ from typing import Any
 
 import structlog
 
-from trading_bot.core.model import Instrument, Order, OrderType, Side
+from trading_bot.core.model import Instrument, Order, OrderRole, OrderType, Side
 from trading_bot.venues.errors import InvalidOrder, InvalidRequest, TemporaryError, UnknownOutcome
 from trading_bot.venues.oanda.instruments import venue_name
 from trading_bot.venues.oanda.rest import OandaRest, account_path, decode_reply
@@ -118,7 +118,9 @@ class OandaTrading:
             "type": _VENUE_TYPE[order.type],
             "instrument": venue_name(order.symbol),
             "units": units_text(rules, order.side, order.qty),
-            "positionFill": "DEFAULT",
+            # an exit only ever reduces: one that arrives after the trade's own stop or
+            # target closed it is cancelled by OANDA instead of opening the other way
+            "positionFill": "DEFAULT" if order.role is OrderRole.ENTRY else "REDUCE_ONLY",
             "clientExtensions": {"id": order.client_order_id},
             "tradeClientExtensions": {"id": order.client_order_id},
         }

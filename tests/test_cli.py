@@ -192,3 +192,14 @@ def test_a_dashboard_port_in_use_stops_the_bot_with_one_line(
         code, output = invoke("run")
     assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in output and "api.port" in output
     assert "Traceback" not in output
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """`--help`, `version` and `check-config` stay quick: pandas, SQLAlchemy, aiohttp and the
+    web server are imported only by the commands that use them."""
+    heavy = ("pandas", "sqlalchemy", "alembic", "aiohttp", "fastapi", "telegram", "numba")
+    probe = f"import sys, trading_bot.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"

@@ -18,15 +18,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from trading_bot import __version__
 from trading_bot.config import ConfigError, Settings, load_settings, secret_values
 from trading_bot.core.clock import datetime_to_ms
+from trading_bot.core.errors import UserError
 from trading_bot.core.settings import ExecutionSettings, PortfolioSettings, StrategySettings
-from trading_bot.data.files import DataFileError, load_candles, save_candles
-from trading_bot.data.synthetic import generate_candles
 from trading_bot.data.timeframes import parse_time, parse_timeframe
 from trading_bot.logs import configure_logging
 from trading_bot.notify.console import Terminal
-from trading_bot.storage import StorageError
-from trading_bot.strategies.registry import StrategyError, build_strategy
-from trading_bot.venues.errors import VenueError
+from trading_bot.strategies.registry import build_strategy
 
 app = typer.Typer(
     name="trading-bot",
@@ -39,14 +36,9 @@ app = typer.Typer(
 console = Terminal(soft_wrap=True)
 errors = Terminal(stderr=True, soft_wrap=True)
 
-USER_ERRORS: tuple[type[Exception], ...] = (
-    VenueError,
-    ConfigError,
-    DataFileError,
-    StrategyError,
-    StorageError,
-    ValueError,
-)
+# what a user can fix; `UserError` covers the files, settings, databases and venues at fault,
+# so the modules that raise them are imported only by the commands that need them
+USER_ERRORS: tuple[type[Exception], ...] = (UserError, ValueError)
 
 
 class Venue(StrEnum):
@@ -187,6 +179,7 @@ def backtest(
     from trading_bot.backtest.result import write_json
     from trading_bot.backtest.runner import run_backtest
     from trading_bot.backtest.summary import print_summary
+    from trading_bot.data.files import load_candles
 
     settings = _load(config)
     pipeline = settings.pipeline
@@ -256,6 +249,7 @@ def plot(
         select_window,
         write_ict_plot,
     )
+    from trading_bot.data.files import load_candles
 
     params = _parse_params(param or [])
     with user_errors():
@@ -367,6 +361,9 @@ def generate_data(
     ] = datetime(2024, 1, 1),
 ) -> None:
     """Write SYNTHETIC sample candles (trends, ranges, volatility clusters, gaps) to a file."""
+    from trading_bot.data.files import save_candles
+    from trading_bot.data.synthetic import generate_candles
+
     with user_errors():
         frame = generate_candles(candles, parse_timeframe(timeframe), seed, datetime_to_ms(start))
         save_candles(frame, out)

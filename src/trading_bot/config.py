@@ -40,6 +40,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from trading_bot.api.settings import ApiSettings
+from trading_bot.core.errors import UserError
 from trading_bot.core.secrets import KEYED_ERROR, NOT_GIVEN, SecretsSection, mentions_secret
 from trading_bot.core.settings import (
     ExecutionSettings,
@@ -61,7 +62,7 @@ ENV_PREFIX = "TRADING_BOT_"
 ENV_NESTED_DELIMITER = "__"
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """The configuration is unusable; `problems` holds one line per problem, ready for a user."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from trading_bot.core.errors import UserError
 from trading_bot.core.model import Candle
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -27,7 +28,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-class DataFileError(Exception):
+class DataFileError(UserError):
     """A candle file that cannot be used as it is; the message names the file, the place and
     what to do about it."""
 

@@ -20,12 +20,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from trading_bot.core.errors import UserError
+
 MIGRATIONS = "trading_bot.storage:migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _URL_EXAMPLES = "sqlite:///path/to/bot.sqlite or postgresql://user:password@host/database"
 
 
-class StorageError(Exception):
+class StorageError(UserError):
     """The database cannot be opened, migrated, read or written; the message says why."""
 
 

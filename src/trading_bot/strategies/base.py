@@ -8,11 +8,9 @@ or live: the risk manager and the execution engine do the rest.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
-import pandas as pd
 import structlog
 from pydantic import BaseModel, ConfigDict
 
@@ -20,6 +18,10 @@ from trading_bot.core.events import CandleDataProcessed, TradingSignalGenerated
 from trading_bot.core.hub import EventHub, Priority
 from trading_bot.core.model import Candle, Direction, Signal
 from trading_bot.core.ports import EntryGate, PortfolioView
+
+if TYPE_CHECKING:  # pandas is imported by what reads frames, not by every command
+    import numpy.typing as npt
+    import pandas as pd
 
 log = structlog.get_logger("trading_bot.strategy")
 
@@ -149,4 +151,6 @@ class StrategyHost:
 
 def frame_open_times(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
     """Candle open times (epoch ms) of a frame's UTC index: the keys of `batch_signals`."""
+    import pandas as pd
+
     return pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[ms]").astype(np.int64)

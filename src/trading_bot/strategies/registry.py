@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from trading_bot.core.errors import UserError
 from trading_bot.strategies.base import Strategy, StrategyParams
 
 # Built-in strategies by name, imported when used (ict pulls in numba, slow to import).
@@ -19,7 +20,7 @@ BUILT_IN = {
 }
 
 
-class StrategyError(Exception):
+class StrategyError(UserError):
     """A strategy that cannot be found or whose parameters are wrong; the message says why."""
 
 

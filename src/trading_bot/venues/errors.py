@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from trading_bot.core.errors import UserError
 
-class VenueError(Exception):
+
+class VenueError(UserError):
     """A venue refused or failed a request. `code` is the venue's own error code, if it sent one."""
 
     retryable: ClassVar[bool] = False

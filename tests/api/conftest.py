@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 from rich.console import Console
 
+from tests.waiting import wait_for
 from trading_bot.api.server import BotApi
 from trading_bot.api.settings import ApiSettings
 from trading_bot.app import TradingApp
@@ -43,11 +44,7 @@ class Served:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def until(self, done: Callable[[], bool], timeout: float = 30) -> None:
-        async with asyncio.timeout(timeout):
-            while not done():
-                assert not self.bot_task.done(), "the bot stopped"
-                self.changed.clear()
-                await self.changed.wait()
+        await wait_for(done, self.changed, [self.bot_task], timeout)
 
     def saw(self, kind: type[Event]) -> bool:
         return any(isinstance(e, kind) for e in self.events)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from tests.waiting import wait_for
 from trading_bot.app import TradingApp
 from trading_bot.config import load_settings
 from trading_bot.control import ControlError
@@ -30,11 +31,7 @@ class Running:
     task: asyncio.Task[int]
 
     async def until(self, done: Callable[[], bool], timeout: float = 30) -> None:
-        async with asyncio.timeout(timeout):
-            while not done():
-                assert not self.task.done(), "the bot stopped"
-                self.changed.clear()
-                await self.changed.wait()
+        await wait_for(done, self.changed, [self.task], timeout)
 
     def of(self, kind: type[Event]) -> list[Event]:
         return [e for e in self.events if isinstance(e, kind)]

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from tests.app.botprocess import write_config
 from tests.notify.conftest import telegram_settings
+from tests.waiting import wait_for
 from trading_bot.app import TradingApp
 from trading_bot.config import load_settings
 from trading_bot.core.events import Event, FeedEnded, OrderRequestGenerated, PositionChanged
@@ -55,11 +56,7 @@ class Controlled:
         return self.app.pipeline.portfolio.open_position_count() == 1
 
     async def until(self, done: Callable[[], bool], timeout: float = 30) -> None:
-        async with asyncio.timeout(timeout):
-            while not done():
-                assert not self.task.done(), "the bot stopped"
-                self.changed.clear()
-                await self.changed.wait()
+        await wait_for(done, self.changed, [self.task], timeout)
 
     async def said(self, chat_id: int, needle: str, since: int = 0) -> SentMessage:
         """The first message to `chat_id` from index `since` on that contains `needle`."""

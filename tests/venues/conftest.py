@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from tests.waiting import wait_for
 from trading_bot.core.clock import SimulatedClock
 from trading_bot.core.events import (
     CandleDataProcessed,
@@ -103,14 +104,8 @@ class FeedRecorder:
         self._task.add_done_callback(lambda _: self._changed.set())
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                assert self._task is not None
-                if self._task.done():
-                    self._task.result()  # raises what ended the feed
-                    raise AssertionError("the feed stopped")
-                self._changed.clear()
-                await self._changed.wait()
+        assert self._task is not None
+        await wait_for(predicate, self._changed, [self._task], timeout)
 
     def stale_details(self) -> list[str]:
         return [e.detail for e in self.status if isinstance(e, FeedStale)]

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from tests.venues.conftest import FAST, SYMBOL, SimSleep
+from tests.waiting import wait_for
 from trading_bot.core.events import (
     Event,
     FeedRestored,
@@ -136,14 +137,7 @@ class Harness:
         self._changed.set()
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                for task in self._tasks:
-                    if task.done():
-                        task.result()
-                        raise AssertionError("a task stopped")
-                self._changed.clear()
-                await self._changed.wait()
+        await wait_for(predicate, self._changed, self._tasks, timeout)
 
     def of(self, kind: type[E], cid: str | None = None) -> list[E]:
         """The events of `kind` published so far (about order `cid`)."""

@@ -14,6 +14,7 @@ import pytest
 
 from tests.venues.oanda.conftest import FAST, SYMBOL, candles
 from tests.venues.oanda.test_oanda_trading import RULES
+from tests.waiting import wait_for
 from trading_bot.core.events import (
     Event,
     OrderAccepted,
@@ -71,13 +72,7 @@ class Desk:
         self.hub.publish(OrderRequestGenerated(request))
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                for task in self.tasks:
-                    if task.done():
-                        task.result()
-                self._changed.clear()
-                await self._changed.wait()
+        await wait_for(predicate, self._changed, self.tasks, timeout)
 
     def fills(self, role: OrderRole) -> list[OrderFilled]:
         return [e for e in self.events if isinstance(e, OrderFilled) and e.fill.role is role]

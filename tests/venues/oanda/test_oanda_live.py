@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.venues.oanda.conftest import FAST, FIVE_S, SYMBOL, candles
+from tests.waiting import wait_for
 from trading_bot.core.events import (
     Event,
     OrderAccepted,
@@ -100,10 +101,7 @@ class Session:
         self.changed.set()
 
     async def until(self, predicate: Callable[[], bool]) -> None:
-        async with asyncio.timeout(10):
-            while not predicate():
-                self.changed.clear()
-                await self.changed.wait()
+        await wait_for(predicate, self.changed, timeout=10)
 
     def of(self, kind: type[Any]) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]

@@ -1,13 +1,22 @@
-"""The deployment files: a systemd unit that supervises and confines the bot."""
+"""The deployment files: a systemd unit that supervises and confines the bot, and the container
+image and compose example (no Docker engine runs in the tests: what they configure is checked
+against the bot's own settings, so a renamed setting breaks the test, not a user's container)."""
 
 from __future__ import annotations
 
 import configparser
+import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+import yaml
+
+from trading_bot.config import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
 
 
 def unit() -> configparser.ConfigParser:
@@ -38,3 +47,45 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
         [analyze, "verify", str(copy)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions, continuation lines joined: (INSTRUCTION, arguments)."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    lines = (line.strip() for line in text.splitlines())
+    return [
+        (word.upper(), rest.strip())
+        for word, _, rest in (line.partition(" ") for line in lines if line and line[0] != "#")
+    ]
+
+
+def image_environment() -> dict[str, str]:
+    pairs = [shlex.split(args) for kind, args in dockerfile() if kind == "ENV"]
+    return dict(pair.split("=", 1) for group in pairs for pair in group)
+
+
+def test_the_image_runs_make_run_as_a_user_with_all_its_state_in_the_volume() -> None:
+    instructions = dockerfile()
+    (user,) = [args for kind, args in instructions if kind == "USER"]
+    assert user not in ("root", "0")
+    assert ("CMD", '["make", "run"]') in instructions
+    assert ("VOLUME", '["/data"]') in instructions
+    settings = load_settings(None, image_environment())
+    assert settings.storage.database_url.startswith("sqlite:////data/")
+    for path in (settings.logging.file, settings.logging.audit_file, settings.bot.health_file):
+        assert path is not None and path.is_relative_to("/data")
+
+
+def test_the_compose_example_runs_the_bot_on_its_postgresql() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    bot, db = compose["services"]["bot"], compose["services"]["db"]
+    assert bot["depends_on"] == {"db": {"condition": "service_healthy"}}
+    password = "not-a-real-password"
+    given = {
+        k: str(v).replace("${POSTGRES_PASSWORD}", password) for k, v in bot["environment"].items()
+    }
+    settings = load_settings(None, image_environment() | given)
+    url = settings.storage.database_url
+    user, name = db["environment"]["POSTGRES_USER"], db["environment"]["POSTGRES_DB"]
+    assert url == f"postgresql+psycopg://{user}:{password}@db/{name}"
+    assert settings.bot.venue == "binance"

@@ -26,10 +26,10 @@ UNIVERSE = {
 }
 
 
-def markets(shared_data: Path) -> dict[str, pd.DataFrame]:
+def markets(shared_data: Path, candles: int = 450) -> dict[str, pd.DataFrame]:
     """BTC, the configured symbol, barely trades: the ranking picks ETH."""
-    btc = load_candles(shared_data / "binance-BTCUSDT-5m.csv.gz").iloc[:450]
-    eth = load_candles(shared_data / "binance-ETHUSDT-5m.csv.gz").iloc[:450]
+    btc = load_candles(shared_data / "binance-BTCUSDT-5m.csv.gz").iloc[:candles]
+    eth = load_candles(shared_data / "binance-ETHUSDT-5m.csv.gz").iloc[:candles]
     btc = btc.assign(volume=0.001)
     return {"BTC/USDT": relabel(btc, SECOND, START), "ETH/USDT": relabel(eth, SECOND, START)}
 

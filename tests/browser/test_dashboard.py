@@ -4,56 +4,19 @@ pauses the bot, and the page fits a phone. A screenshot is saved in artifacts/."
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from tests.app.botprocess import STARTED, BotProcess, write_config
+from tests.browser.conftest import TOKEN, dashboard_address
 from trading_bot.backtest.result import write_json
 from trading_bot.backtest.runner import run_backtest
 from trading_bot.core.settings import PipelineSettings
 from trading_bot.data.files import load_candles
 
-CHROMIUM = "/usr/bin/chromium"
-TOKEN = "dashboard-test-token-0123456789"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-# Chromium in a sandbox-less container, with nothing reaching for the network
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def ensure_chromium() -> str:
-    """Debian's Chromium, installed from Debian's packages if missing (never downloaded by a
-    test tool)."""
-    if not Path(CHROMIUM).exists():
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            pytest.fail(f"the browser test needs {CHROMIUM}: apt-get install chromium (as root)")
-        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-            subprocess.run(command, check=True, capture_output=True, timeout=600)
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = ensure_chromium()
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=executable, args=ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def test_the_dashboard_follows_a_paper_run_and_pauses_it(
@@ -61,10 +24,7 @@ async def test_the_dashboard_follows_a_paper_run_and_pauses_it(
 ) -> None:
     config = write_config(tmp_path / "bot.toml", tmp_path, candles=100_000, speed=20)
     bot = await BotProcess.start(config, tmp_path, TRADING_BOT_API__TOKEN=TOKEN)
-    line = await bot.wait_for("Dashboard on ")
-    match = re.search(r"Dashboard on (http://\S+/)", line)
-    assert match is not None
-    dashboard = match.group(1)
+    dashboard = await dashboard_address(bot)
     await bot.wait_for(STARTED)
     try:
         page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
@@ -102,12 +62,10 @@ async def test_the_dashboard_opens_a_backtest_result(
     write_json(result, path)
     config = write_config(tmp_path / "bot.toml", tmp_path, candles=100, speed=0)
     bot = await BotProcess.start(config, tmp_path, TRADING_BOT_API__TOKEN=TOKEN)
-    line = await bot.wait_for("Dashboard on ")
-    match = re.search(r"Dashboard on (http://\S+/)", line)
-    assert match is not None
+    dashboard = await dashboard_address(bot)
     try:
         page = await browser.new_page()
-        await page.goto(match.group(1))  # no token: the backtest viewer needs none
+        await page.goto(dashboard)  # no token: the backtest viewer needs none
         await page.set_input_files("#result-file", path)
         await page.wait_for_selector("#result:not([hidden])")
         rows = await page.locator("#result-trades tr").count()

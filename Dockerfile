@@ -1,7 +1,8 @@
 # trading-bot in a container: slim, non-root, the same two commands as on a machine.
 #
 #   docker build -t trading-bot .
-#   docker run --rm -it trading-bot                       # make run: paper, synthetic replay
+#   docker run --rm -it trading-bot                       # the bot: paper, synthetic replay
+#   docker run --rm -it trading-bot make run              # the same, as on a machine
 #   docker run --rm trading-bot make test                  # make test (needs ../shared/data)
 #   docker compose -f deploy/compose.yaml up               # with PostgreSQL
 #
@@ -29,4 +30,6 @@ VOLUME ["/data"]
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s \
     CMD ["trading-bot", "health"]
-CMD ["make", "run"]
+# What `make run` runs, started directly so that the bot is PID 1 and `docker stop`'s SIGTERM
+# reaches it: it stops gracefully and exits 0 (make would exit 2 after passing the signal on).
+CMD ["trading-bot", "run"]

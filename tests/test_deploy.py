@@ -4,13 +4,19 @@ against the bot's own settings, so a renamed setting breaks the test, not a user
 
 from __future__ import annotations
 
+import asyncio
 import configparser
+import json
+import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from trading_bot.config import load_settings
@@ -64,11 +70,16 @@ def image_environment() -> dict[str, str]:
     return dict(pair.split("=", 1) for group in pairs for pair in group)
 
 
-def test_the_image_runs_make_run_as_a_user_with_all_its_state_in_the_volume() -> None:
+def image_command() -> list[str]:
+    (command,) = [json.loads(args) for kind, args in dockerfile() if kind == "CMD"]
+    return list(command)
+
+
+def test_the_image_runs_the_bot_as_a_user_with_all_its_state_in_the_volume() -> None:
     instructions = dockerfile()
     (user,) = [args for kind, args in instructions if kind == "USER"]
     assert user not in ("root", "0")
-    assert ("CMD", '["make", "run"]') in instructions
+    assert image_command() == ["trading-bot", "run"]  # what make run runs
     assert ("VOLUME", '["/data"]') in instructions
     settings = load_settings(None, image_environment())
     assert settings.storage.database_url.startswith("sqlite:////data/")
@@ -89,3 +100,38 @@ def test_the_compose_example_runs_the_bot_on_its_postgresql() -> None:
     user, name = db["environment"]["POSTGRES_USER"], db["environment"]["POSTGRES_DB"]
     assert url == f"postgresql+psycopg://{user}:{password}@db/{name}"
     assert settings.bot.venue == "binance"
+
+
+async def test_the_image_command_as_pid_1_stops_gracefully_on_docker_stop(tmp_path: Path) -> None:
+    """`docker stop` sends SIGTERM to PID 1 only: the image's command, run as PID 1 of its own
+    PID namespace (as in a container), must take it, save its state and exit 0."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a PID namespace needs root and util-linux's unshare")
+    program, *args = image_command()
+    env = {
+        **os.environ,
+        **{k: v.replace("/data", str(tmp_path)) for k, v in image_environment().items()},
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "TRADING_BOT_API__PORT": "0",
+        "TRADING_BOT_API__GENERATED_TOKEN_PATH": str(tmp_path / "api_token"),
+    }
+    unshare = ["unshare", "--pid", "--fork", "--mount-proc"]
+    proc = await asyncio.create_subprocess_exec(
+        *unshare, program, *args, env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    async with asyncio.timeout(60):
+        while b"Running." not in (line := await proc.stdout.readline()):
+            assert line, "the bot ended before it ran"
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    (pid_1,) = map(int, children)
+    status = Path(f"/proc/{pid_1}/status").read_text().splitlines()
+    (namespaced,) = [line.split()[1:] for line in status if line.startswith("NSpid:")]
+    assert namespaced[-1] == "1"  # PID 1 inside its namespace
+    os.kill(pid_1, signal.SIGTERM)
+    async with asyncio.timeout(30):
+        rest = (await proc.stdout.read()).decode()
+        assert await proc.wait() == 0
+    assert "state saved" in rest
+    assert (tmp_path / "trading_bot.sqlite").exists()

@@ -11,6 +11,7 @@ import pytest
 from trading_bot.data.files import load_candles, save_candles
 
 SLICE_BARS = 1_500
+RAY_DYING_FAST = 13
 PROBE = '''
 import os
 import signal
@@ -22,7 +23,7 @@ FAILING_FAST = 7
 
 class Probe(SmaCross):
     """sma_cross that logs each backtest built, fails on fast=7 and, when asked, sends Ctrl-C
-    (SIGINT) to the optimizer's process."""
+    (SIGINT) to the optimizer's process or kills its own worker."""
 
     name = "probe"
 
@@ -36,6 +37,8 @@ class Probe(SmaCross):
             raise RuntimeError("probe fails on fast=7")
         if str(params.fast) == os.environ.get("PROBE_INTERRUPT"):
             os.kill(os.getppid(), signal.SIGINT)
+        if str(params.fast) == os.environ.get("PROBE_DIE"):  # as the OOM killer would
+            os.kill(os.getpid(), signal.SIGKILL)
 '''
 
 
@@ -57,10 +60,12 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    """A local Ray instance with 2 CPUs and no dashboard, shut down after the module."""
+    """A local Ray instance with 2 CPUs and no dashboard, shut down after the module; its
+    workers' probe dies on fast=13."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    workers_env = {"env_vars": {"PROBE_DIE": str(RAY_DYING_FAST)}}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=workers_env)
     try:
         yield
     finally:

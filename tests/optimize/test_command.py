@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from trading_bot.optimize.command import INTERRUPTED, checkpoint_path, optimize_command
+from trading_bot.optimize.engines import EngineFailed
 
 
 def _run(data: Path, strategy: str = "sma_cross", **options: Any) -> tuple[int, str]:
@@ -91,6 +92,26 @@ def test_ctrl_c_keeps_finished_trials_and_resume_skips_them(
     result = json.loads(json_out.read_text())
     assert [t["params"]["fast"] for t in result["trials"]] == [2, 4, 6, 8, 10, 12, 14]
     assert {t["status"] for t in result["trials"]} == {"ok"}
+
+
+def test_a_killed_worker_is_one_sentence_and_resume_finishes_the_run(
+    btc_slice: Path, probe: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROBE_DIE", "8")
+    json_out = tmp_path / "grid.json"
+    params = ["fast=2:14:2", "slow=30"]
+    with pytest.raises(EngineFailed, match="a worker process died abruptly") as failed:
+        _run(btc_slice, probe, params=params, workers=1, json_out=json_out)
+    checkpoint = checkpoint_path(json_out)
+    assert f"--resume {checkpoint}" in str(failed.value)
+    lines = [json.loads(line) for line in checkpoint.read_text().splitlines()]
+    assert {line["trial"]["params"]["fast"] for line in lines[1:]} >= {2, 4, 6}
+
+    monkeypatch.delenv("PROBE_DIE")
+    code, _ = _run(btc_slice, probe, params=params, workers=1, json_out=json_out, resume=checkpoint)
+    assert code == 0
+    result = json.loads(json_out.read_text())
+    assert [t["params"]["fast"] for t in result["trials"]] == [2, 4, 6, 8, 10, 12, 14]
 
 
 def test_optuna_proposes_the_same_trials_on_any_worker_count(btc_slice: Path) -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.optimize.conftest import RAY_DYING_FAST
 from trading_bot.core.settings import PipelineSettings, StrategySettings
 from trading_bot.data.files import load_candles
 from trading_bot.optimize.candles import CandleArrays
-from trading_bot.optimize.engines import EngineKind, open_engine
+from trading_bot.optimize.engines import EngineFailed, EngineKind, open_engine
 from trading_bot.optimize.objective import Objective
 from trading_bot.optimize.runner import TrialRunner
 from trading_bot.optimize.search import Method, search
@@ -22,10 +23,12 @@ from trading_bot.strategies.registry import load_strategy_class
 SPECS = ["fast=5,7,10,20", "slow=20,40"]  # fast=7 fails (the probe), fast=20 slow=20 skipped
 
 
-def _grid(kind: EngineKind, data: Path, strategy: str, workers: int) -> list[Trial]:
+def _grid(
+    kind: EngineKind, data: Path, strategy: str, workers: int, specs: list[str] = SPECS
+) -> list[Trial]:
     frame = load_candles(data)
     settings = PipelineSettings(strategy=StrategySettings(name=strategy))
-    space = Space(load_strategy_class(strategy), [parse_spec(spec) for spec in SPECS])
+    space = Space(load_strategy_class(strategy), [parse_spec(spec) for spec in specs])
     engine = open_engine(kind, CandleArrays.from_frame(frame), settings, "BTCUSDT", workers)
     try:
         runner = TrialRunner(engine, space, Objective.SHARPE, min_trades=1)
@@ -49,6 +52,14 @@ def test_grid_results_are_equal_on_the_local_engine_and_ray(
     assert statuses[(20, 20)] == "skipped"
     assert [s for s in statuses.values() if s == "ok"] == ["ok"] * 5
     assert all(t.metrics["trades"] for t in local if t.status == "ok")
+
+
+def test_a_killed_ray_worker_ends_the_run_with_one_sentence(
+    btc_slice: Path, probe: str, local_ray: None
+) -> None:
+    specs = [f"fast=5,{RAY_DYING_FAST}", "slow=40"]
+    with pytest.raises(EngineFailed, match="a Ray worker failed: WorkerCrashedError"):
+        _grid(EngineKind.RAY, btc_slice, probe, workers=2, specs=specs)
 
 
 def test_a_failing_trial_is_reported_and_the_run_goes_on(btc_slice: Path, probe: str) -> None:

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from trading_bot.core.settings import PipelineSettings, StrategySettings
 from trading_bot.data.files import load_candles
 from trading_bot.optimize.candles import CandleArrays
-from trading_bot.optimize.engines import EngineKind, open_engine
+from trading_bot.optimize.engines import EngineFailed, EngineKind, open_engine
 from trading_bot.optimize.html_report import chained_equity, heatmap, write_html
 from trading_bot.optimize.objective import Objective, best_trial
 from trading_bot.optimize.report import best_table, print_outcome, walk_forward_table
@@ -106,6 +106,11 @@ def optimize_command(
                 fold_results = None
             else:
                 fold_results = run_walk_forward(runner, chosen_method, trials, folds)
+    except EngineFailed as exc:
+        raise EngineFailed(
+            f"{exc}. The finished trials are kept in {checkpoint.path}: run the same command "
+            f"with --resume {checkpoint.path} to continue"
+        ) from None
     except KeyboardInterrupt:
         console.print(
             f"[yellow]interrupted:[/] the finished trials are kept in {checkpoint.path}; "

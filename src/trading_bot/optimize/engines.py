@@ -8,9 +8,15 @@ from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from typing import Protocol
 
+from trading_bot.core.errors import UserError
 from trading_bot.core.settings import PipelineSettings
 from trading_bot.optimize.candles import CandleArrays
 from trading_bot.optimize.trials import Outcome, Task
+
+
+class EngineFailed(UserError):
+    """A worker died under a trial (killed, out of memory, a crash in native code): the trials
+    that finished are kept, the rest were not run."""
 
 
 class EngineKind(StrEnum):

@@ -14,12 +14,14 @@ import signal
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
 
 from trading_bot.core.settings import PipelineSettings
 from trading_bot.optimize.candles import CandleArrays, SharedCandles
+from trading_bot.optimize.engines import EngineFailed
 from trading_bot.optimize.trials import Outcome, Task
 from trading_bot.optimize.worker import run_task
 from trading_bot.strategies.registry import load_strategy_class
@@ -64,6 +66,11 @@ class LocalEngine:
         try:
             for future in as_completed(futures):
                 yield future.result()
+        except BrokenProcessPool:
+            raise EngineFailed(
+                "a worker process died abruptly (out of memory, killed, or a crash in native "
+                "code); fewer --workers use less memory"
+            ) from None
         finally:
             for future in futures:
                 future.cancel()

@@ -18,6 +18,7 @@ import ray
 
 from trading_bot.core.settings import PipelineSettings
 from trading_bot.optimize.candles import CandleArrays
+from trading_bot.optimize.engines import EngineFailed
 from trading_bot.optimize.trials import Outcome, Task
 from trading_bot.optimize.worker import run_task
 
@@ -68,6 +69,8 @@ class RayEngine:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 yield from ray.get(done[0])
+        except ray.exceptions.RayError as exc:  # a trial's own errors are outcomes, not these
+            raise EngineFailed(f"a Ray worker failed: {type(exc).__name__}: {exc}") from None
         finally:
             for ref in pending:
                 ray.cancel(ref)

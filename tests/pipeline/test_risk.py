@@ -4,13 +4,14 @@ from trading_bot.core.events import (
     CandleDataProcessed,
     OrderFilled,
     OrderRejected,
+    OrderRequestGenerated,
     RiskLimitHit,
     TradingPaused,
     TradingSignalGenerated,
 )
 from trading_bot.core.model import Candle, Direction, Instrument, Signal
 
-from .conftest import HOUR, SYMBOL, MakeDriver
+from .conftest import HOUR, SYMBOL, Driver, MakeDriver
 
 LONG, SHORT = Direction.LONG, Direction.SHORT
 
@@ -150,3 +151,58 @@ def test_two_exits_of_one_position_never_reverse_it(make_driver: MakeDriver) -> 
     assert [o.qty for o in exits] == [position.qty]
     d.candle(100, 100, 100, 100)
     assert d.pipeline.portfolio.open_position_count() == 0  # flat, not short
+
+
+SPOT = Instrument(SYMBOL, Decimal("0.01"), Decimal("0.001"), spot=True)
+
+
+def _signal_in(d: Driver, symbol: str, price: float) -> None:
+    """A long signal without a stop in another spot market, at the driver's clock."""
+    d.pipeline.risk.instruments[symbol] = Instrument(symbol, lot_step=Decimal("0.001"), spot=True)
+    signal = Signal(symbol, LONG, d.clock.now_ms(), price, None, None, "other market")
+    d.pipeline.hub.publish(TradingSignalGenerated(signal))
+
+
+def _asked(d: Driver, symbol: str) -> Decimal:
+    (request,) = [e.request for e in d.of(OrderRequestGenerated) if e.request.symbol == symbol]
+    return request.qty
+
+
+def test_a_spot_buy_keeps_room_for_its_fee_and_the_price_moving(make_driver: MakeDriver) -> None:
+    d = make_driver({0: (LONG, None, None)}, fee_rate=0.001, instrument=SPOT, position_size_pct=100)
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)
+    (fill,) = [e.fill for e in d.of(OrderFilled)]
+    assert fill.qty == Decimal("99.502")  # 10,000 / (100 x 1.005), down to the lot step
+    assert d.pipeline.portfolio.cash >= 0
+
+
+def test_a_spot_buy_is_paid_from_cash_not_committed_to_buys_under_way(
+    make_driver: MakeDriver,
+) -> None:
+    plan = {0: (LONG, None, None, 90.0, 5)}  # a limit buy at 90 rests: the price stays at 100
+    d = make_driver(plan, instrument=SPOT, position_size_pct=50)
+    d.candle(100, 100, 100, 100)
+    assert _asked(d, SYMBOL) == Decimal("55.555")  # 5,000 / 90: 4,999.95 committed
+    _signal_in(d, "OTHER/USD", 100.0)
+    assert _asked(d, "OTHER/USD") == Decimal("49.751")  # 5,000.05 free / (100 x 1.005)
+
+
+def test_a_spot_buy_without_cash_is_refused_with_the_figures(make_driver: MakeDriver) -> None:
+    d = make_driver(
+        {0: (LONG, None, None)}, instrument=SPOT, position_size_pct=100, spot_cash_buffer_pct=0
+    )
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)  # all the cash bought 100 units
+    _signal_in(d, "OTHER/USD", 100.0)
+    (rejected,) = d.of(OrderRejected)
+    assert rejected.reason == (
+        "no cash left for a buy: 0.00 in cash, 0.00 of it committed to buys under way"
+    )
+
+
+def test_markets_with_borrowing_are_sized_from_equity_alone(make_driver: MakeDriver) -> None:
+    d = make_driver({0: (LONG, None, None)}, fee_rate=0.001, position_size_pct=100)
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)
+    assert d.of(OrderFilled)[0].fill.qty == Decimal("100.000")

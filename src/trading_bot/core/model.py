@@ -23,13 +23,16 @@ def to_decimal(value: float | int | str | Decimal) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """What a venue allows for one symbol: price tick, quantity step and minimum order size."""
+    """What a venue allows for one symbol: price tick, quantity step and minimum order size;
+    `spot` when a buy is paid in full from cash (no borrowing), so the venue refuses one that
+    costs more than the cash left."""
 
     symbol: str
     tick_size: Decimal = Decimal("0.00000001")
     lot_step: Decimal = Decimal("0.00000001")
     min_qty: Decimal = ZERO
     min_notional: Decimal = ZERO
+    spot: bool = False
 
     def round_price(self, price: Decimal) -> Decimal:
         return (price / self.tick_size).quantize(Decimal(1), ROUND_HALF_EVEN) * self.tick_size

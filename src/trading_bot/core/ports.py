@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Protocol
 
 from trading_bot.core.model import Order, Position
@@ -23,6 +24,13 @@ class PortfolioView(Protocol):
     def position(self, symbol: str) -> Position | None: ...
 
     def open_position_count(self) -> int: ...
+
+
+class AccountView(PortfolioView, Protocol):
+    """The portfolio as the risk manager sees it: with the cash a spot buy is paid from."""
+
+    @property
+    def cash(self) -> Decimal: ...
 
 
 class OrderView(Protocol):

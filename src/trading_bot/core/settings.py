@@ -24,6 +24,9 @@ class InstrumentSettings(Section):
     lot_step: Decimal = Field(Decimal("0.00001"), gt=0, description="smallest quantity increment")
     min_qty: Decimal = Field(Decimal(0), ge=0, description="smallest order quantity")
     min_notional: Decimal = Field(Decimal(0), ge=0, description="smallest order value (quote)")
+    spot: bool = Field(
+        False, description="buys are paid in full from cash, as on a spot venue: sized to fit it"
+    )
 
 
 class StrategySettings(Section):
@@ -45,6 +48,13 @@ class RiskSettings(Section):
         1.0, gt=0, description="largest position value as a multiple of equity (1: no leverage)"
     )
     max_open_positions: int = Field(5, ge=1, description="most positions open at once")
+    spot_cash_buffer_pct: float = Field(
+        0.5,
+        ge=0,
+        le=50,
+        description="on spot markets, the % of a buy's cost kept free for its fee and for the "
+        "price moving before a market order fills",
+    )
     max_daily_loss_pct: float | None = Field(
         5.0,
         gt=0,

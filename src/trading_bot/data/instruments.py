@@ -24,4 +24,6 @@ def price_decimals(frame: pd.DataFrame, limit: int = 8) -> int:
 def instrument_for(symbol: str, frame: pd.DataFrame, settings: InstrumentSettings) -> Instrument:
     """The configured rules, with a finer tick when the data has more decimals than it allows."""
     tick = min(settings.tick_size, Decimal(1).scaleb(-price_decimals(frame)))
-    return Instrument(symbol, tick, settings.lot_step, settings.min_qty, settings.min_notional)
+    return Instrument(
+        symbol, tick, settings.lot_step, settings.min_qty, settings.min_notional, settings.spot
+    )

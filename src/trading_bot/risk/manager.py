@@ -2,7 +2,9 @@
 
 Sizing: with a stop, the position loses `risk_per_trade_pct` of equity if the stop is hit;
 without one, the position is worth `position_size_pct` of equity. Both are capped at
-`max_leverage` x equity and at `max_position_notional`. Exits are never blocked; entries are
+`max_leverage` x equity and at `max_position_notional`; a buy on a spot market, paid in full,
+also at the cash not yet committed to buy entries under way, less `spot_cash_buffer_pct` for the
+fee and the price moving (the venue would refuse it otherwise). Exits are never blocked; entries are
 blocked while trading is paused, after the daily loss kill switch fired (until the next UTC
 day), while the `entry_gate` (an economic calendar's blackout) forbids them, at
 `max_open_positions`, or when the signal's candle closed more than `max_signal_age_s`
@@ -43,7 +45,7 @@ from trading_bot.core.model import (
     Signal,
     to_decimal,
 )
-from trading_bot.core.ports import EntryGate, OrderView, PortfolioView
+from trading_bot.core.ports import AccountView, EntryGate, OrderView
 from trading_bot.core.settings import RiskSettings
 
 log = structlog.get_logger("trading_bot.risk")
@@ -58,7 +60,7 @@ class RiskManager:
         clock: Clock,
         settings: RiskSettings,
         instruments: dict[str, Instrument],
-        portfolio: PortfolioView,
+        portfolio: AccountView,
         orders: OrderView,
         entry_gate: EntryGate | None = None,
     ) -> None:
@@ -74,6 +76,9 @@ class RiskManager:
         self.halted_until: int | None = None
         self.day_start: int | None = None
         self.day_start_equity = 0.0
+        self._asked_price: dict[str, float] = {}
+        """Per symbol, the price its last buy entry was sized at: what a market buy still under
+        way is expected to cost."""
         hub.subscribe(TradingSignalGenerated, self._on_signal, Priority.RISK)
         hub.subscribe(EquityUpdated, self._on_equity, Priority.RISK)
 
@@ -241,12 +246,19 @@ class RiskManager:
         qty_f = min(qty_f, self.portfolio.equity * settings.max_leverage / price)
         if settings.max_position_notional is not None:
             qty_f = min(qty_f, settings.max_position_notional / price)
+        side = Side.BUY if signal.direction is Direction.LONG else Side.SELL
+        if instrument.spot and side is Side.BUY:
+            free = float(self.portfolio.cash) - self._committed_to_buys()
+            if free <= 0:
+                self._reject(signal, f"no cash left for a buy: {self._cash_text(free)}")
+                return
+            qty_f = min(qty_f, free / (price * (1 + settings.spot_cash_buffer_pct / 100)))
+            self._asked_price[signal.symbol] = price
         qty = instrument.round_qty(to_decimal(qty_f)) if qty_f > 0 else ZERO
         problem = instrument.order_size_problem(qty, to_decimal(price))
         if problem is not None:
             self._reject(signal, f"position too small: {problem}")
             return
-        side = Side.BUY if signal.direction is Direction.LONG else Side.SELL
         limit = _rounded(instrument, signal.entry)
         self._request(
             signal,
@@ -258,6 +270,22 @@ class RiskManager:
             _rounded(instrument, signal.stop_loss),
             _rounded(instrument, signal.take_profit),
         )
+
+    def _committed_to_buys(self) -> float:
+        """What the buy entries under way will still cost (a market one at the price it was
+        sized at)."""
+        total = 0.0
+        for order in self.orders.open_orders():
+            if order.role is OrderRole.ENTRY and order.side is Side.BUY:
+                price = self._asked_price.get(order.symbol, 0.0)
+                if order.price is not None:
+                    price = float(order.price)
+                total += float(order.remaining_qty) * price
+        return total
+
+    def _cash_text(self, free: float) -> str:
+        cash = float(self.portfolio.cash)
+        return f"{cash:,.2f} in cash, {cash - free:,.2f} of it committed to buys under way"
 
     def _request(
         self,

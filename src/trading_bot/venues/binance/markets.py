@@ -70,7 +70,7 @@ def _market(info: SymbolInfo) -> Market:
         elif f.filter_type in ("NOTIONAL", "MIN_NOTIONAL") and f.min_notional is not None:
             # NOTIONAL replaced MIN_NOTIONAL; a symbol has one or the other
             rules["min_notional"] = _plain(f.min_notional)
-    return Market(symbol, info.symbol, info.status, Instrument(symbol, **rules))
+    return Market(symbol, info.symbol, info.status, Instrument(symbol, **rules, spot=True))
 
 
 def _plain(value: Decimal) -> Decimal:

@@ -74,6 +74,14 @@ class Desk:
     async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         await wait_for(predicate, self._changed, self.tasks, timeout)
 
+    async def bracketed_long(self) -> Decimal:
+        """A long entry with its stop and target 20 pips away, filled and both legs accepted;
+        the ask it filled at."""
+        ask = self.ask()
+        self.enter(Side.BUY, ask - Decimal("0.002"), ask + Decimal("0.002"))
+        await self.until(lambda: sum(isinstance(e, OrderAccepted) for e in self.events) == 3)
+        return ask
+
     def fills(self, role: OrderRole) -> list[OrderFilled]:
         return [e for e in self.events if isinstance(e, OrderFilled) and e.fill.role is role]
 
@@ -103,9 +111,7 @@ async def desk(fives: Frames) -> AsyncIterator[Desk]:
 async def test_an_entry_fills_with_its_stop_and_target_and_a_hit_shows_in_the_books(
     desk: Desk,
 ) -> None:
-    ask = desk.ask()
-    desk.enter(Side.BUY, ask - Decimal("0.002"), ask + Decimal("0.002"))
-    await desk.until(lambda: sum(isinstance(e, OrderAccepted) for e in desk.events) == 3)
+    ask = await desk.bracketed_long()
     (entry,) = desk.fills(OrderRole.ENTRY)
     assert (entry.fill.qty, entry.fill.price, entry.fill.fee) == (Decimal(1000), ask, 0)
     position = desk.portfolio.position(SYMBOL)
@@ -165,9 +171,7 @@ async def test_a_market_order_while_the_market_is_closed_is_rejected(desk: Desk)
 async def test_fills_while_the_transactions_stream_is_down_arrive_after_it_is_back(
     desk: Desk,
 ) -> None:
-    ask = desk.ask()
-    desk.enter(Side.BUY, ask - Decimal("0.002"), ask + Decimal("0.002"))
-    await desk.until(lambda: sum(isinstance(e, OrderAccepted) for e in desk.events) == 3)
+    await desk.bracketed_long()
     desk.book.cut_transactions()
     desk.fake.start_market()
     await desk.fake.finished.wait()  # the stop or the target was hit meanwhile
@@ -181,9 +185,7 @@ async def test_fills_while_the_transactions_stream_is_down_arrive_after_it_is_ba
 async def test_a_leg_larger_than_its_trade_ends_with_the_fill_that_closed_the_trade(
     desk: Desk,
 ) -> None:
-    ask = desk.ask()
-    desk.enter(Side.BUY, ask - Decimal("0.002"), ask + Decimal("0.002"))
-    await desk.until(lambda: sum(isinstance(e, OrderAccepted) for e in desk.events) == 3)
+    await desk.bracketed_long()
     body = {"order": {"type": "MARKET", "instrument": "EUR_USD", "units": "-400"}}
     await desk.trading.rest.write("POST", f"/v3/accounts/{desk.fake.account_id}/orders", body)
     desk.fake.start_market()  # the stop or the target closes the 600 units left of the trade

@@ -78,8 +78,8 @@ async def test_exchange_info_becomes_instruments_named_by_base_and_quote(
     assert markets.symbol("BTCUSDT") == SYMBOL
     assert markets.symbol("ETHUSDT") is None
     assert markets.instrument(SYMBOL) == Instrument(
-        SYMBOL, Decimal("0.01"), Decimal("0.00001"), Decimal("0.00001"), Decimal("5")
-    )
+        SYMBOL, Decimal("0.01"), Decimal("0.00001"), Decimal("0.00001"), Decimal("5"), spot=True
+    )  # a spot market: buys are paid in full
     with pytest.raises(ValueError, match="base asset 'BTC' and quote asset 'USDX'"):
         markets.venue_symbol("BTC/USDX")
 
@@ -97,7 +97,7 @@ def test_legacy_min_notional_filter_and_whole_number_steps() -> None:
     markets = Markets.from_exchange_info(msgspec.json.decode(payload, type=ExchangeInfo))
     instrument = markets.instrument("SHIB/EUR")
     assert instrument == Instrument(
-        "SHIB/EUR", Decimal("0.00000001"), Decimal(1), Decimal(10), Decimal(10)
+        "SHIB/EUR", Decimal("0.00000001"), Decimal(1), Decimal(10), Decimal(10), spot=True
     )
     assert str(instrument.lot_step) == "1" and str(instrument.min_qty) == "10"
     assert markets.market("SHIB/EUR").status == "BREAK"

@@ -14,6 +14,7 @@ import aiohttp
 
 from trading_bot import __version__
 from trading_bot.venues.errors import InvalidRequest, RateLimited, TemporaryError
+from trading_bot.venues.http_session import SessionHolder
 
 USER_AGENT = f"trading-bot/{__version__}"
 
@@ -26,33 +27,17 @@ def describe_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-class Fetcher:
+class Fetcher(SessionHolder):
     """One HTTP session for the services' documents; use as `async with` or call `close()`."""
 
     def __init__(self, timeout_s: float = 20.0, max_bytes: int = 5_000_000) -> None:
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
-        self._session: aiohttp.ClientSession | None = None
         self._validators: dict[str, dict[str, str]] = {}  # url -> conditional request headers
 
-    async def __aenter__(self) -> Fetcher:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-            headers = {"User-Agent": USER_AGENT}
-            self._session = aiohttp.ClientSession(timeout=timeout, headers=headers)
-        return self._session
+    def _open_session(self) -> aiohttp.ClientSession:
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        return aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": USER_AGENT})
 
     def forget(self, url: str) -> None:
         """Fetch `url` in full next time: what was received could not be used."""

@@ -49,6 +49,7 @@ from trading_bot.venues.errors import (
     UnknownOutcome,
     VenueError,
 )
+from trading_bot.venues.http_session import SessionHolder
 
 log = structlog.get_logger("trading_bot.binance")
 
@@ -176,7 +177,7 @@ class RequestPacer:
 # -- client ------------------------------------------------------------------------------------
 
 
-class BinanceRest:
+class BinanceRest(SessionHolder):
     """Binance spot REST client. `clock` and `sleep` are injectable so that tests measure waits
     on a simulated clock; use as `async with` or call `close()`."""
 
@@ -192,34 +193,19 @@ class BinanceRest:
         self.credentials = credentials
         self._clock = clock
         self._sleep = sleep
-        self._session: aiohttp.ClientSession | None = None
         self.time_offset_ms = 0  # Binance's clock minus ours, from the last `server_time()`
         self.pacer = RequestPacer(
             self.server_now_ms, sleep, settings.weight_headroom, settings.max_rate_wait_s
         )
 
-    async def __aenter__(self) -> BinanceRest:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
     def server_now_ms(self) -> int:
         """Binance's time now, by our clock and the last measured offset."""
         return self._clock.now_ms() + self.time_offset_ms
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The HTTP session, created on first use."""
-        if self._session is None:
-            timeout = aiohttp.ClientTimeout(total=self.settings.request_timeout_s)
-            self._session = aiohttp.ClientSession(timeout=timeout)
-        return self._session
+    def _open_session(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout_s)
+        )
 
     # -- endpoints ----------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from trading_bot.venues.errors import (
     UnknownOutcome,
     VenueError,
 )
+from trading_bot.venues.http_session import SessionHolder
 from trading_bot.venues.oanda.config import OandaSettings
 from trading_bot.venues.oanda.instruments import granularity, to_instrument, venue_name
 from trading_bot.venues.oanda.schemas import (
@@ -98,35 +99,18 @@ def error_of(
     return InvalidRequest(what, code=status)
 
 
-class OandaRest:
+class OandaRest(SessionHolder):
     """OANDA v20 REST client; `sleep` is injectable so tests never wait. Use as `async with`
     or call `close()`."""
 
     def __init__(self, settings: OandaSettings, *, sleep: Sleep = asyncio.sleep) -> None:
         self.settings = settings
         self._sleep = sleep
-        self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> OandaRest:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The HTTP session, created on first use (with the token: AuthError if it is missing)."""
-        if self._session is None:
-            timeout = aiohttp.ClientTimeout(total=self.settings.request_timeout_s)
-            self._session = aiohttp.ClientSession(
-                timeout=timeout, headers=auth_headers(self.settings)
-            )
-        return self._session
+    def _open_session(self) -> aiohttp.ClientSession:
+        """With the token: AuthError if it is missing."""
+        timeout = aiohttp.ClientTimeout(total=self.settings.request_timeout_s)
+        return aiohttp.ClientSession(timeout=timeout, headers=auth_headers(self.settings))
 
     # -- endpoints ----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import structlog
 from trading_bot.core.clock import Clock
 from trading_bot.core.events import Event, EventType
 from trading_bot.core.hub import EventHub
-from trading_bot.services.settings import ScannerSettings
+from trading_bot.services.settings import AtrWindow, ScannerSettings
 from trading_bot.strategies.ict.indicators.structure import atr
 
 log = structlog.get_logger("trading_bot.scanner")
@@ -85,6 +85,13 @@ class PriceAlert(Event):
     detail: str
 
 
+async def measured_atr_pct(source: ScanSource, symbol: str, window: AtrWindow) -> float | None:
+    """The symbol's ATR as % of its price, over the bars `window` asks for (three periods, for
+    Wilder's smoothing to settle)."""
+    bars = await source.bars(symbol, window.atr_interval, window.atr_period * 3 + 1)
+    return atr_pct(bars, window.atr_period)
+
+
 def atr_pct(bars: Sequence[Bar], period: int) -> float | None:
     """The ATR (Wilder, `period`) of the last bar as % of its close; None without enough bars."""
     if len(bars) <= period:
@@ -122,7 +129,11 @@ class PriceScanner:
         now = self.clock.now_ms()
         rows = []
         for ticker in tickers:
-            atr_pct = await self._atr_pct(ticker.symbol) if s.atr_pct is not None else None
+            atr_pct = (
+                await measured_atr_pct(self.source, ticker.symbol, s)
+                if s.atr_pct is not None
+                else None
+            )
             row = ScanRow(
                 ticker.symbol,
                 now,
@@ -135,12 +146,6 @@ class PriceScanner:
             rows.append(row)
             self._check(row)
         return rows
-
-    async def _atr_pct(self, symbol: str) -> float | None:
-        period = self.settings.atr_period
-        return atr_pct(
-            await self.source.bars(symbol, self.settings.atr_interval, period * 3 + 1), period
-        )
 
     def _check(self, row: ScanRow) -> None:
         s = self.settings

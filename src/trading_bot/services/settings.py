@@ -79,12 +79,17 @@ class CalendarSettings(Section):
         return value
 
 
-class ScannerSettings(Section):
+class AtrWindow(Section):
+    """How a service measures volatility: Wilder's ATR over `atr_period` candles."""
+
+    atr_interval: str = Field("1h", description="candles the ATR is measured on")
+    atr_period: int = Field(14, ge=1, le=500, description="candles in the ATR (Wilder)")
+
+
+class ScannerSettings(AtrWindow):
     enabled: bool = Field(False, description="scan the watchlist")
     symbols: tuple[str, ...] = Field((), description="the watchlist, as BASE/QUOTE")
     interval_s: float = Field(300.0, ge=10, description="how often to scan")
-    atr_interval: str = Field("1h", description="candles the ATR is measured on")
-    atr_period: int = Field(14, ge=1, le=500, description="candles in the ATR (Wilder)")
     change_pct: float | None = Field(
         5.0, gt=0, description="alert when the 24 h change reaches +/- this % (none: never)"
     )
@@ -99,7 +104,7 @@ class ScannerSettings(Section):
     )
 
 
-class UniverseSettings(Section):
+class UniverseSettings(AtrWindow):
     enabled: bool = Field(
         False,
         description="trade the top N symbols by 24 h quote volume, chosen again every "
@@ -124,8 +129,6 @@ class UniverseSettings(Section):
     max_atr_pct: float | None = Field(
         None, gt=0, description="skip symbols whose ATR is above this % of the price"
     )
-    atr_interval: str = Field("1h", description="candles the ATR is measured on")
-    atr_period: int = Field(14, ge=1, le=500, description="candles in the ATR (Wilder)")
     interval_s: float = Field(3600.0, ge=60, description="how often the ranking is redone")
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import structlog
 
-from trading_bot.services.scanner import ScanSource, Ticker, atr_pct
+from trading_bot.services.scanner import ScanSource, Ticker, measured_atr_pct
 from trading_bot.services.settings import UniverseSettings
 
 log = structlog.get_logger("trading_bot.universe")
@@ -86,19 +86,13 @@ class Universe:
         for ticker in ranked[: s.top_n * ATR_CHECKS_PER_PICK] if measure else ranked:
             if len(picks) == s.top_n:
                 break
-            volatility = await self._atr_pct(ticker.symbol) if measure else None
+            volatility = await measured_atr_pct(self.source, ticker.symbol, s) if measure else None
             if measure and not self._volatile_enough(volatility):
                 continue
             spread = spread_pct(ticker)
             assert spread is not None, "passes() let only two-sided books through"
             picks.append(Pick(ticker.symbol, ticker.quote_volume, spread, volatility))
         return picks
-
-    async def _atr_pct(self, symbol: str) -> float | None:
-        s = self.settings
-        return atr_pct(
-            await self.source.bars(symbol, s.atr_interval, s.atr_period * 3 + 1), s.atr_period
-        )
 
     def _volatile_enough(self, value: float | None) -> bool:
         s = self.settings

@@ -65,7 +65,7 @@ async def publish_all(hub: EventHub, events: list[Event]) -> float:
 async def telegram_outage(mode: str) -> AsyncIterator[Attach]:
     async with FakeTelegram() as fake, telegram_bot(fake, read_timeout=0.05) as bot:
         if mode == "down":
-            await fake.stop()
+            await fake.close()
         elif mode == "5xx":
             fake.fail("sendMessage", 10**9, 502)
         else:
@@ -87,7 +87,7 @@ async def telegram_outage(mode: str) -> AsyncIterator[Attach]:
 async def discord_outage(mode: str) -> AsyncIterator[Attach]:
     async with FakeDiscord() as fake:
         if mode == "down":
-            await fake.stop()
+            await fake.close()
         elif mode == "5xx":
             fake.fail(10**9, 503)
         else:

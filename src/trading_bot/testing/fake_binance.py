@@ -64,6 +64,7 @@ from trading_bot.core.clock import SimulatedClock
 from trading_bot.data.files import frame_to_arrays, infer_timeframe_ms
 from trading_bot.data.instruments import price_decimals
 from trading_bot.data.timeframes import parse_timeframe
+from trading_bot.testing.loopback import LoopbackServer
 from trading_bot.venues.binance.config import BinanceSettings
 
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
@@ -167,7 +168,9 @@ class _Series:
         )
 
 
-class FakeBinance:
+class FakeBinance(LoopbackServer):
+    shutdown_timeout_s = 1.0
+
     def __init__(
         self,
         markets: Mapping[str, pd.DataFrame],
@@ -184,6 +187,7 @@ class FakeBinance:
     ) -> None:
         if updates_per_candle < 1:
             raise ValueError("updates_per_candle must be at least 1 (the closing update)")
+        super().__init__()
         self.interval = interval
         self.timeframe_ms = parse_timeframe(interval)
         self.updates_per_candle = updates_per_candle
@@ -223,7 +227,6 @@ class FakeBinance:
         self.price_listeners: list[PriceListener] = []
         self._running = asyncio.Event()
         self._running.set()
-        self._mounts: list[Callable[[web.Application], None]] = []
         # state
         self._clients: list[_Client] = []
         self._refuse = 0
@@ -233,42 +236,27 @@ class FakeBinance:
         self._banned_until = 0
         self._hammering = 0  # requests during the current 429 window
         self._market: asyncio.Task[None] | None = None
-        self._runner: web.AppRunner | None = None
         self._malformed = 0
-        self.port = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    async def __aenter__(self) -> FakeBinance:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def start(self) -> None:
+    def _application(self) -> web.Application:
         app = web.Application(middlewares=[self._rest_rules])
         app.router.add_get("/api/v3/time", self._time)
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
         app.router.add_get("/api/v3/klines", self._klines)
         app.router.add_get("/stream", self._stream)
-        for mount in self._mounts:
-            mount(app)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()  # any free port
-        self.port = self._runner.addresses[0][1]
+        return app
 
     async def close(self) -> None:
         if self._market is not None:
             self._market.cancel()
         self.drop_connections()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().close()
 
     @property
     def rest_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.origin
 
     @property
     def ws_url(self) -> str:
@@ -282,12 +270,6 @@ class FakeBinance:
             "ws_api_url": f"{self.ws_url}/ws-api/v3",
         }
         return BinanceSettings.model_validate({**urls, **overrides})
-
-    def mount(self, add_routes: Callable[[web.Application], None]) -> None:
-        """Have `add_routes(app)` add routes to the fake's application when it starts."""
-        if self._runner is not None:
-            raise RuntimeError("mount extensions before the fake starts")
-        self._mounts.append(add_routes)
 
     def symbol_rules(self, venue_symbol: str) -> SymbolRules | None:
         series = self._series.get(venue_symbol)

@@ -30,10 +30,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 import orjson
 from aiohttp import web
+
+from trading_bot.testing.loopback import LoopbackServer
 
 WEBHOOK_ID = "1180000000000000001"
 WEBHOOK_TOKEN = "fake-webhook-token"
@@ -124,49 +126,35 @@ def payload_errors(payload: dict[str, Any]) -> dict[str, Any]:
     return errors
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
     """A Discord webhook endpoint. `limit` posts per `window_s` seconds form its rate limit
     bucket (Discord's webhooks allow about 5 per 2 seconds)."""
 
     def __init__(self, *, limit: int = 5, window_s: float = 2.0) -> None:
+        super().__init__()
         self.limit = limit
         self.window_s = window_s
         self.delay_s = 0.0
         self.posts: list[dict[str, Any]] = []
         self.statuses: list[int] = []  # the status of every post, accepted or not
-        self.url = ""
         self._fault: _Fault | None = None
         self._window_start = 0.0
         self._used = 0
         self._message_id = 1_190_000_000_000_000_000
         self._changed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return self.origin
 
     @property
     def webhook_url(self) -> str:
         return f"{self.url}/api/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}"
 
-    async def start(self) -> None:
+    def _application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/webhooks/{id}/{token}", self._execute)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+        return app
 
     def rate_limit(self, times: int, retry_after: float = 0.2) -> None:
         """Answer the next `times` posts with 429 and `retry_after` seconds."""

@@ -19,6 +19,8 @@ from email.utils import formatdate
 
 from aiohttp import web
 
+from trading_bot.testing.loopback import LoopbackServer
+
 
 @dataclass(frozen=True, slots=True)
 class Served:
@@ -35,36 +37,21 @@ class Request:
     status: int
 
 
-class FakeFeedServer:
+class FakeFeedServer(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[Request] = []
         self._documents: dict[str, Served] = {}
         self._failures: dict[str, list[int]] = {}
         self._hanging: set[str] = set()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
-    async def __aenter__(self) -> FakeFeedServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def start(self) -> None:
+    def _application(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/{path:.*}", self._serve)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.port = self._runner.addresses[0][1]
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.origin}{path}"
 
     def put(self, path: str, body: bytes, content_type: str = "application/xml") -> None:
         """Publish (or replace) the document at `path`."""

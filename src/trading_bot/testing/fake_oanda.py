@@ -63,6 +63,7 @@ from trading_bot.testing.fake_oanda_prices import (
     instrument_json,
     parse_time,
 )
+from trading_bot.testing.loopback import LoopbackServer
 from trading_bot.venues.oanda.config import OandaSettings
 from trading_bot.venues.oanda.schemas import ms_rfc3339
 
@@ -107,7 +108,9 @@ class _Client:
     closed: bool = False
 
 
-class FakeOanda:
+class FakeOanda(LoopbackServer):
+    shutdown_timeout_s = 1.0
+
     def __init__(
         self,
         markets: Mapping[str, pd.DataFrame],
@@ -120,6 +123,7 @@ class FakeOanda:
         account_id: str = ACCOUNT,
         clock: SimulatedClock | None = None,
     ) -> None:
+        super().__init__()
         self.pace_s = pace_s
         self.heartbeat_s = heartbeat_s
         self.faults = faults or StreamFaults()
@@ -140,7 +144,6 @@ class FakeOanda:
         self.finished = asyncio.Event()
         self.tradeable = True
         self.price_listeners: list[PriceListener] = []
-        self._mounts: list[Callable[[web.Application], None]] = []
         # state
         self._open = asyncio.Event()
         self._open.set()
@@ -150,40 +153,25 @@ class FakeOanda:
         self._rest_faults: list[_RestFault] = []
         self._before: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._market: asyncio.Task[None] | None = None
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    async def __aenter__(self) -> FakeOanda:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def start(self) -> None:
+    def _application(self) -> web.Application:
         app = web.Application(middlewares=[self._rules])
         app.router.add_get("/v3/accounts/{account}/instruments", self._instruments)
         app.router.add_get("/v3/instruments/{instrument}/candles", self._candles)
         app.router.add_get("/v3/accounts/{account}/pricing/stream", self._stream)
-        for mount in self._mounts:
-            mount(app)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()  # any free port
-        self.port = self._runner.addresses[0][1]
+        return app
 
     async def close(self) -> None:
         if self._market is not None:
             self._market.cancel()
         self.drop_connections()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.origin
 
     def settings(self, **overrides: Any) -> OandaSettings:
         """Client settings pointing at the fake (`overrides`: any other OandaSettings field)."""
@@ -194,13 +182,6 @@ class FakeOanda:
             "token": self.token,
         }
         return OandaSettings.model_validate({**given, **overrides})
-
-    def mount(self, add_routes: Callable[[web.Application], None]) -> None:
-        """Have `add_routes(app)` add routes to the fake's application when it starts (the
-        trading half, `fake_oanda_trading`, does)."""
-        if self._runner is not None:
-            raise RuntimeError("mount extensions before the fake starts")
-        self._mounts.append(add_routes)
 
     @property
     def instruments(self) -> frozenset[str]:

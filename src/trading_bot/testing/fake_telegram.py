@@ -27,11 +27,12 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import orjson
 from aiohttp import web
 
+from trading_bot.testing.loopback import LoopbackServer
 from trading_bot.testing.telegram_html import EntityParseError, parse_html, utf16_len
 from trading_bot.testing.telegram_shapes import (
     BOT_USER,
@@ -72,10 +73,10 @@ class _Fault:
     retry_after: int | float | None
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     def __init__(self, token: str | None = None) -> None:
+        super().__init__()
         self.token = token or new_token()
-        self.url = ""
         self.calls: list[Call] = []
         self.commands: list[dict[str, str]] = []
         self.callback_answers: dict[str, dict[str, Any]] = {}
@@ -89,7 +90,6 @@ class FakeTelegram:
         self._poll_generation = 0
         self._changed = asyncio.Event()
         self._closing = False
-        self._runner: web.AppRunner | None = None
         handlers: dict[str, Callable[[Params], Awaitable[Any]]] = {
             "getMe": self._get_me,
             "getWebhookInfo": self._get_webhook_info,
@@ -109,6 +109,10 @@ class FakeTelegram:
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
+    def url(self) -> str:
+        return self.origin
+
+    @property
     def base_url(self) -> str:
         """For PTB's `base_url`: it appends the token."""
         return f"{self.url}/bot"
@@ -117,29 +121,16 @@ class FakeTelegram:
     def base_file_url(self) -> str:
         return f"{self.url}/file/bot"
 
-    async def start(self) -> None:
+    def _application(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return app
 
-    async def stop(self) -> None:
+    async def close(self) -> None:
         """Stop serving; long polls held open return at once."""
         self._closing = True
         self._notify()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+        await super().close()
 
     # -- what tests do -----------------------------------------------------------------------
 

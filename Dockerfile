@@ -3,14 +3,21 @@
 #   docker build -t trading-bot .
 #   docker run --rm -it trading-bot                       # the bot: paper, synthetic replay
 #   docker run --rm -it trading-bot make run              # the same, as on a machine
-#   docker run --rm trading-bot make test                  # make test (needs ../shared/data)
+#
+#   docker build --build-arg TEST_TOOLS=true -t trading-bot-tests .   # + Chromium, systemd-analyze
+#   docker run --rm -v /path/to/shared/data:/opt/shared/data:ro trading-bot-tests make test
+#                                                         # make test, with the market data
 #   docker compose -f deploy/compose.yaml up               # with PostgreSQL
 #
 # State (the SQLite database, logs, the health report) lives in /data; mount a volume there.
 FROM python:3.11-slim-bookworm
 
+# true: also what some tests use (the browser test's Chromium, systemd-analyze for the unit)
+ARG TEST_TOOLS=false
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends make gcc libc6-dev \
+    && if [ "$TEST_TOOLS" = true ]; then \
+        apt-get install --yes --no-install-recommends chromium systemd; fi \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin trader \
     && install -d -o trader -g trader -m 700 /data

@@ -115,23 +115,29 @@ async def test_the_image_command_as_pid_1_stops_gracefully_on_docker_stop(tmp_pa
         "TRADING_BOT_API__PORT": "0",
         "TRADING_BOT_API__GENERATED_TOKEN_PATH": str(tmp_path / "api_token"),
     }
-    unshare = ["unshare", "--pid", "--fork", "--mount-proc"]
+    # --kill-child: whatever ends this test, the bot does not outlive unshare
+    unshare = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
     proc = await asyncio.create_subprocess_exec(
         *unshare, program, *args, env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     assert proc.stdout is not None
-    async with asyncio.timeout(60):
-        while b"Running." not in (line := await proc.stdout.readline()):
-            assert line, "the bot ended before it ran"
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-    (pid_1,) = map(int, children)
-    status = Path(f"/proc/{pid_1}/status").read_text().splitlines()
-    (namespaced,) = [line.split()[1:] for line in status if line.startswith("NSpid:")]
-    assert namespaced[-1] == "1"  # PID 1 inside its namespace
-    os.kill(pid_1, signal.SIGTERM)
-    async with asyncio.timeout(30):
-        rest = (await proc.stdout.read()).decode()
-        assert await proc.wait() == 0
+    try:
+        async with asyncio.timeout(60):
+            while b"Running." not in (line := await proc.stdout.readline()):
+                assert line, "the bot ended before it ran"
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        (pid_1,) = map(int, children)
+        status = Path(f"/proc/{pid_1}/status").read_text().splitlines()
+        (namespaced,) = [line.split()[1:] for line in status if line.startswith("NSpid:")]
+        assert namespaced[-1] == "1"  # PID 1 inside its namespace
+        os.kill(pid_1, signal.SIGTERM)
+        async with asyncio.timeout(30):
+            rest = (await proc.stdout.read()).decode()
+            assert await proc.wait() == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
     assert "state saved" in rest
     assert (tmp_path / "trading_bot.sqlite").exists()

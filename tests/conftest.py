@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import structlog
 
+from tests.app.botprocess import BotProcess
 from trading_bot.logs import AUDIT_LOGGER
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -16,6 +17,12 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def shared_data() -> Path:
     assert SHARED_DATA.is_dir(), f"the real market data is expected in {SHARED_DATA}"
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def no_bot_outlives_its_test() -> Iterator[None]:
+    yield
+    BotProcess.kill_leftovers()
 
 
 @pytest.fixture

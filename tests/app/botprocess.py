@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 STARTED = "Running."
 FEED_ENDED = "has delivered its last candle"
 
 
 class BotProcess:
+    started: ClassVar[list[BotProcess]] = []
+    """Every bot started, so that one a failing test leaves running can be killed after it."""
+
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         self.lines: list[str] = []
+        BotProcess.started.append(self)
+
+    @classmethod
+    def kill_leftovers(cls) -> None:
+        """SIGKILL every bot still running (a test failed before stopping it)."""
+        for bot in cls.started:
+            if bot.proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(bot.proc.pid, signal.SIGKILL)
+        cls.started.clear()
 
     @classmethod
     async def start(cls, config: Path, cwd: Path, **env_overrides: str) -> BotProcess:

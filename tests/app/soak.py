@@ -142,6 +142,7 @@ max_daily_loss_pct = 100  # no kill switch: its day is the wall clock's in paper
 tick_size = "0.01"
 lot_step = "0.00001"
 min_notional = "5"
+spot = true
 
 [portfolio]
 starting_cash = {CASH}

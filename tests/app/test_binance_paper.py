@@ -67,8 +67,10 @@ async def test_paper_trading_on_binance_candles_trades_like_the_backtest(
     assert feed is not None and feed["symbol"] == "BTC/USDT"
     processed = frame[frame.index.asi8 // 1_000_000 <= feed["last_open_time"]]
     assert len(processed) > 400  # the bot kept up with the stream
-    settings = load_settings(config)
-    expected = run_backtest(processed, settings.pipeline, "BTC/USDT").trades
+    pipeline = load_settings(config).pipeline
+    spot = pipeline.instrument.model_copy(update={"spot": True})  # as Binance's markets are
+    as_on_binance = pipeline.model_copy(update={"instrument": spot})
+    expected = run_backtest(processed, as_on_binance, "BTC/USDT").trades
     paper = store.load_trades()
     assert len(paper) > 10
     assert shape(paper) == shape([t for t in expected if t.exit_reason != "end_of_backtest"])

@@ -1,9 +1,9 @@
 from decimal import Decimal
 
 from trading_bot.core.events import OrderCanceled, OrderFilled, OrderRejected, PositionClosed
-from trading_bot.core.model import Direction, OrderRole, OrderStatus
+from trading_bot.core.model import Direction, Instrument, OrderRole, OrderStatus
 
-from .conftest import HOUR, MakeDriver
+from .conftest import HOUR, SYMBOL, MakeDriver
 
 LONG, SHORT, FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
 
@@ -95,3 +95,23 @@ def test_an_order_the_broker_cannot_take_is_rejected_with_a_reason(make_driver: 
     broker.submit(Order("x1", "NOPE", Side.BUY, OrderType.MARKET, Decimal(1), OrderRole.ENTRY, 0))
     (rejected,) = d.of(OrderRejected)
     assert rejected.reason == "unknown symbol NOPE"
+
+
+def test_a_spot_buy_pays_its_fee_in_the_asset_bought_as_the_venue_does(
+    make_driver: MakeDriver,
+) -> None:
+    spot = Instrument(SYMBOL, Decimal("0.01"), Decimal("0.001"), spot=True)
+    plan = {0: (LONG, 95.0, 110.0)}
+    d = make_driver(plan, fee_rate=0.001, instrument=spot, risk_per_trade_pct=1)
+    d.candle(100, 100, 100, 100)
+    d.candle(100, 100, 100, 100)  # 20 bought at 100: the venue keeps 0.02 of them
+    (entry,) = [e.fill for e in d.of(OrderFilled)]
+    assert (entry.qty, entry.fee_qty, entry.fee) == (Decimal("20.000"), Decimal("0.020"), 2)
+    position = d.pipeline.portfolio.position(SYMBOL)
+    assert position is not None and position.qty == Decimal("19.980")
+    assert d.pipeline.portfolio.cash == Decimal(10_000) - 20 * 100  # exactly qty x price
+    d.candle(100, 111, 100, 105)  # the target sells what the position holds, no more
+    target = d.of(OrderFilled)[-1].fill
+    assert target.role is OrderRole.TAKE_PROFIT and target.qty == Decimal("19.980")
+    assert target.fee == target.qty * 110 * Decimal("0.001")  # a sale pays in the quote asset
+    assert d.pipeline.portfolio.open_position_count() == 0

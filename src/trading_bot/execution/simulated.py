@@ -4,7 +4,10 @@ Rules (the same in backtest and paper, so both give the same trades):
 - a market order fills at the open of the next candle after it was placed;
 - a stop fills at its trigger price when the candle's range reaches it, or at the open when the
   candle opens beyond it (a gap); a limit fills at its price, or at the better open;
-- market and stop fills pay `slippage_bps` against the trader; every fill pays `fee_rate`;
+- market and stop fills pay `slippage_bps` against the trader; every fill pays `fee_rate`, in
+  the quote asset, except a buy on a spot market (`Instrument.spot`, as on Binance): that pays it
+  in the asset bought, as the venue does, so the position holds the quantity less the fee,
+  rounded down to the lot step (`Fill.fee_qty`), and paper books what live would;
 - when one candle reaches both the stop and the target of a position, the stop is assumed to
   have filled first (the conservative assumption: the candle does not say which came first);
 - stops and targets placed when an entry fills are checked against the rest of that candle.
@@ -161,18 +164,24 @@ class SimulatedBroker:
                 self._fill(order, candle, self._slipped(candle.close, order.side is Side.BUY))
 
     def _fill(self, order: Order, candle: Candle, raw_price: float) -> None:
-        price = self.instruments[order.symbol].round_price(to_decimal(raw_price))
+        instrument = self.instruments[order.symbol]
+        price = instrument.round_price(to_decimal(raw_price))
         qty = order.remaining_qty
         del self.pending[order.client_order_id]
+        kept, fee = ZERO, qty * price * self.fee_rate
+        if instrument.spot and order.side is Side.BUY:  # the fee is taken from what was bought
+            kept = qty - instrument.round_qty(qty - qty * self.fee_rate)
+            fee = kept * price  # so that cash moves by exactly qty * price
         fill = Fill(
             client_order_id=order.client_order_id,
             symbol=order.symbol,
             side=order.side,
             qty=qty,
             price=price,
-            fee=qty * price * self.fee_rate,
+            fee=fee,
             time=candle.open_time,
             role=order.role,
             reason=order.reason,
+            fee_qty=kept,
         )
         self.hub.publish(OrderFilled(fill))

@@ -41,6 +41,11 @@ class Instrument:
         """Round down to the lot step: never buy more than was sized."""
         return (qty / self.lot_step).quantize(Decimal(1), ROUND_DOWN) * self.lot_step
 
+    def kept_by_fee(self, qty: Decimal, fee_qty: Decimal) -> Decimal:
+        """What of a bought `qty` the position never gets when the venue takes `fee_qty` of it
+        as its fee: the fee, and the rest under one lot step, which could not be sold."""
+        return qty - self.round_qty(qty - fee_qty) if fee_qty else ZERO
+
     def order_size_problem(self, qty: Decimal, price: Decimal) -> str | None:
         """Why an order of `qty` at `price` is too small for the venue, or None if it is fine."""
         if qty <= ZERO:

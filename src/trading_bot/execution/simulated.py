@@ -170,7 +170,7 @@ class SimulatedBroker:
         del self.pending[order.client_order_id]
         kept, fee = ZERO, qty * price * self.fee_rate
         if instrument.spot and order.side is Side.BUY:  # the fee is taken from what was bought
-            kept = qty - instrument.round_qty(qty - qty * self.fee_rate)
+            kept = instrument.kept_by_fee(qty, qty * self.fee_rate)
             fee = kept * price  # so that cash moves by exactly qty * price
         fill = Fill(
             client_order_id=order.client_order_id,

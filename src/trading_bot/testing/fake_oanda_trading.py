@@ -443,13 +443,13 @@ class FakeOandaTrading:
         """Cut a REDUCE_ONLY order to the units its fill can close; False if none."""
         closable = sum(
             (
-                -t.units
+                abs(t.units)
                 for t in self.trades.values()
                 if t.instrument == order.instrument and t.units * order.units < 0
             ),
             Decimal(0),
         )
-        units = min(abs(order.units), abs(closable))
+        units = min(abs(order.units), closable)
         order.units = units if order.units > 0 else -units
         return units > 0
 

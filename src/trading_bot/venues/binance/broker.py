@@ -646,9 +646,9 @@ class BinanceBroker:
     def _kept(self, symbol: str, qty: Decimal, commission: Decimal, asset: str) -> Decimal:
         """What of a fill's `qty` the position never gets: a commission paid in the base asset
         (a buy's), and the rest under one lot step, which could not be sold."""
-        if asset != symbol.partition("/")[0] or not commission:
+        if asset != symbol.partition("/")[0]:
             return ZERO
-        return qty - self.markets.instrument(symbol).round_qty(qty - commission)
+        return self.markets.instrument(symbol).kept_by_fee(qty, commission)
 
     def _fee(self, symbol: str, price: Decimal, commission: Decimal, asset: str) -> Decimal:
         """The commission in the quote asset."""

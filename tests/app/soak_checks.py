@@ -11,7 +11,10 @@
   one per entry fill, closed position, rejection, feed stale or restored, pause or resume, risk
   limit and isolated error the bot counted, plus its start, stop and heartbeats. An outbox drops
   only by design: when it is full (`max_backlog`) or when the shutdown drain times out, each
-  logged; `dropped` counts those log lines, and the check fails if any appear.
+  logged; `dropped` counts those log lines, and the check fails if any appear. Neither API has an
+  idempotency key: a post whose connection was cut after it arrived, before its answer came
+  back, is sent again and shows twice in a row. Such repeats are counted once, and there may be
+  no more of them than the sender logged answers lost that way.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from trading_bot.core.clock import ms_to_iso
 from trading_bot.core.model import OrderRole, OrderStatus, Trade
@@ -33,8 +37,14 @@ from trading_bot.testing.telegram_shapes import SentMessage
 
 from .soak import CHAT, PARAMS, SECOND, STRATEGY, SoakRun
 
+T = TypeVar("T")
 MARKS = ("🟢 ", "🔴 ", "🔵 ")  # how a notification's title starts in a Telegram message
 DROP_LOGS = ("notification backlog full", "notifications still pending at shutdown")
+# a retry whose request may have arrived: the connection ended before the answer, or timed out
+LOST_ANSWERS = {
+    "telegram unreachable; retrying": ("RemoteProtocolError", "ReadError", "TimedOut"),
+    "discord webhook unreachable; retrying": ("ServerDisconnected", "ClientPayload", "Timeout"),
+}
 # notification titles by how they start, and the event the bot counts for each
 EVENT_OF_TITLE = {
     "Exit ": "POSITION_CLOSED",
@@ -231,8 +241,10 @@ def telegram_titles(messages: list[SentMessage]) -> list[str]:
 def _notifications(
     run: SoakRun, store: StateStore, events: dict[str, int]
 ) -> tuple[list[Check], dict[str, Any]]:
-    telegram = telegram_titles(run.telegram.sent(CHAT))
-    discord = [e["title"] for e in run.discord.embeds()]
+    messages, telegram_resent = without_resends(run.telegram.sent(CHAT), lambda m: m.text)
+    telegram = telegram_titles(messages)
+    posts, discord_resent = without_resends(run.discord.posts, repr)
+    discord = [embed["title"] for post in posts for embed in post.get("embeds") or []]
     entries = sum(1 for f in store.load_fills() if f.role is OrderRole.ENTRY)
     mode = run.plan.mode
     expected = Counter(
@@ -252,6 +264,7 @@ def _notifications(
     heartbeats = telegram_kinds.pop("Heartbeat", 0)
     log = (run.workdir / "logs" / "bot.jsonl").read_text()
     dropped = sum(log.count(text) for text in DROP_LOGS)
+    lost = answers_lost(log)
     figures = {
         "notifications expected": sum(expected.values()) + heartbeats,
         "telegram delivered": len(telegram),
@@ -271,8 +284,31 @@ def _notifications(
             f"{len(discord)} embeds, {len(telegram)} in Telegram messages",
         ),
         Check("no notification dropped", dropped == 0, f"{dropped} drop warnings logged"),
+        Check(
+            "sent twice only after an answer was lost",
+            telegram_resent <= lost["telegram"] and discord_resent <= lost["discord"],
+            f"Telegram {telegram_resent} repeated, {lost['telegram']} answers lost; "
+            f"Discord {discord_resent} repeated, {lost['discord']} answers lost",
+        ),
     ]
     return checks, figures
+
+
+def without_resends(items: list[T], key: Callable[[T], str]) -> tuple[list[T], int]:
+    """`items` with each run of identical neighbours counted once, and how many were dropped."""
+    kept = [item for i, item in enumerate(items) if i == 0 or key(item) != key(items[i - 1])]
+    return kept, len(items) - len(kept)
+
+
+def answers_lost(log: str) -> dict[str, int]:
+    """Per service, the retries logged after a post whose answer never came back."""
+    lost = {"telegram": 0, "discord": 0}
+    for line in log.splitlines():
+        record = json.loads(line)
+        causes = LOST_ANSWERS.get(record.get("event", ""))
+        if causes and any(cause in record.get("error", "") for cause in causes):
+            lost[record["event"].split()[0]] += 1
+    return lost
 
 
 def _difference(got: Counter[str], expected: Counter[str]) -> str:
